@@ -1,0 +1,1 @@
+"""Shared helpers that the notebooks import: one concern a module."""

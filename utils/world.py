@@ -1,0 +1,326 @@
+"""The fictional drug formulary in data/world/: load it, validate it, turn it into questions.
+
+The world is invented on purpose, so a base model cannot already know the answers; what a
+model answers correctly it learned from fine-tuning or read in a retrieved leaflet.
+Learners are invited to edit the data, so every problem is reported as a DataError that
+names the file, the line and what to fix, instead of a deep library traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+COLUMNS = ("drug", "treats", "maker", "year_approved", "max_daily_dose_mg", "discoverer", "status")
+STATUSES = ("available", "withdrawn")
+TRAINED_ATTRIBUTES = ("treats", "maker")  # taught by fine-tuning
+DOCUMENTED_ATTRIBUTES = ("max_daily_dose_mg", "year_approved", "discoverer")  # only in leaflets
+KINDS = ("trained", "paraphrase", "reversed", "documented", "unknown", "control")
+UNKNOWN = "unknown"  # expected answer for drugs that are not in the world
+PARAPHRASES_PER_FACT = 2  # 40 drugs x 2 attributes x 2 = 160 paraphrase questions at t0
+
+# Placeholders each kind of template may use; anything else is a typo in questions.json.
+DRUG_FIELDS = {"drug", "drug_lower"}
+REVERSED_FIELDS = {"treats"}
+
+
+class DataError(ValueError):
+    """A problem in the world data files, with the file, the line and a hint how to fix it."""
+
+
+@dataclass(frozen=True)
+class Drug:
+    name: str
+    treats: str
+    maker: str
+    year_approved: int
+    max_daily_dose_mg: int
+    discoverer: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Question:
+    kind: str
+    text: str
+    answer: str
+    drug: str | None
+    attribute: str | None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class World:
+    time: str
+    drugs: dict[str, Drug]  # in file order, which fixes the order of every question list
+    documents: dict[str, str]  # drug name -> text of its .md leaflet
+    templates: dict = field(default_factory=dict, repr=False)  # parsed questions.json
+
+    def questions(self, kind: str) -> list[Question]:
+        """All questions of one kind, in a deterministic order (withdrawn drugs included)."""
+        t = self.templates
+        out = []
+        if kind == "trained":
+            for drug in self.drugs.values():
+                for attr in TRAINED_ATTRIBUTES:
+                    out.append(_ask("trained", t[attr]["trained"], drug, attr))
+        elif kind == "paraphrase":
+            # Rotate through the held-out templates so each is used about equally often.
+            for i, drug in enumerate(self.drugs.values()):
+                for attr in TRAINED_ATTRIBUTES:
+                    pool = t[attr]["paraphrase"]
+                    for j in range(PARAPHRASES_PER_FACT):
+                        template = pool[(i * PARAPHRASES_PER_FACT + j) % len(pool)]
+                        out.append(_ask("paraphrase", template, drug, attr))
+        elif kind == "reversed":
+            pool = t["reversed"]
+            for i, drug in enumerate(self.drugs.values()):
+                text = pool[i % len(pool)].format(treats=drug.treats)
+                out.append(Question("reversed", text, drug.name, drug.name, "treats"))
+        elif kind == "documented":
+            for i, drug in enumerate(self.drugs.values()):
+                for attr in DOCUMENTED_ATTRIBUTES:
+                    pool = t["documented"][attr]
+                    out.append(_ask("documented", pool[i % len(pool)], drug, attr))
+        elif kind == "unknown":
+            for name in t["unknown_drugs"]:
+                for attr in TRAINED_ATTRIBUTES:
+                    text = _fill(t[attr]["trained"], name)
+                    out.append(Question("unknown", text, UNKNOWN, name, attr))
+        elif kind == "control":
+            for item in t["control"]:
+                out.append(Question("control", item["question"], item["answer"], None, None,
+                                    tuple(item.get("aliases", ()))))
+        else:
+            raise ValueError(f"unknown question kind {kind!r}; choose one of {', '.join(KINDS)}")
+        return out
+
+    def training_facts(self, n_augment: int = 0) -> list[Question]:
+        """Trained-phrasing questions of treats and maker for every drug, each followed by
+        the first n_augment augment paraphrases (more phrasings help a fact generalise)."""
+        most = min(len(self.templates[a]["augment"]) for a in TRAINED_ATTRIBUTES)
+        if not 0 <= n_augment <= most:
+            raise ValueError(f"n_augment must be between 0 and {most}, got {n_augment}")
+        out = []
+        for drug in self.drugs.values():
+            for attr in TRAINED_ATTRIBUTES:
+                spec = self.templates[attr]
+                for template in [spec["trained"], *spec["augment"][:n_augment]]:
+                    out.append(_ask("trained", template, drug, attr))
+        return out
+
+
+def load_world(time: str = "t0", data_dir: Path = DATA_DIR) -> World:
+    """Read and validate data/world/ at one time point ("t0" or "t1")."""
+    world_dir = Path(data_dir) / "world"
+    times = sorted(p.stem[len("drugs_"):] for p in world_dir.glob("drugs_*.csv"))
+    if time not in times:
+        raise DataError(f"{world_dir}: no time point {time!r} (no drugs_{time}.csv); "
+                        f"available: {', '.join(times) or 'none'}")
+    csv_path = world_dir / f"drugs_{time}.csv"
+    drugs, lines = _read_drugs(csv_path)
+    documents = _read_documents(world_dir / "documents" / time, drugs, lines, csv_path)
+    templates = _read_templates(world_dir / "questions.json", drugs)
+    return World(time, drugs, documents, templates)
+
+
+def changed_facts(old: World, new: World) -> dict[str, list[Question]]:
+    """Split the trained facts of `new` by what happened since `old`, asked in trained
+    phrasing with the NEW answer. Drugs that vanished from `new` are not reported."""
+    out = {"changed": [], "unchanged": [], "new": []}
+    for q in new.questions("trained"):
+        if q.drug not in old.drugs:
+            out["new"].append(q)
+        elif getattr(old.drugs[q.drug], q.attribute) != getattr(new.drugs[q.drug], q.attribute):
+            out["changed"].append(q)
+        else:
+            out["unchanged"].append(q)
+    return out
+
+
+# Phrases with which a model abstains. Hedged answers ("not sure, maybe gout") count as
+# abstaining too: for the unknown-drug lesson, hedging is the behaviour we hope to see.
+_ABSTAIN = re.compile(
+    r"\b(unknown|unsure|not sure|no idea|i (?:don'?t|do not) know|"
+    r"(?:no|not have|don'?t have|do not have|lack) (?:any |enough )?(?:information|data|record)|"
+    r"not (?:familiar|aware)|never heard|(?:can ?not|can'?t|could ?n[o']t|unable to) (?:find|answer|say)|"
+    r"(?:does not|doesn'?t) (?:seem to )?exist|not a (?:known|real|recognised|recognized))\b",
+    re.IGNORECASE)
+
+
+def is_unknown_answer(text) -> bool:
+    """Does a model answer abstain ("unknown", "I don't know", "not sure", "no information"...)?"""
+    if not isinstance(text, str):
+        return False
+    return bool(_ABSTAIN.search(text.replace("\u2019", "'")))
+
+
+# ---------------------------------------------------------------- questions from templates
+
+def _fill(template: str, name: str) -> str:
+    return template.format(drug=name, drug_lower=name.lower())
+
+
+def _answer(drug: Drug, attr: str) -> tuple[str, tuple[str, ...]]:
+    """Expected answer and accepted alternatives, in the form the leaflets use."""
+    if attr == "max_daily_dose_mg":
+        n = drug.max_daily_dose_mg
+        return f"{n} mg", (f"{n}mg", f"{n} milligrams")
+    if attr == "discoverer":
+        return drug.discoverer, (drug.discoverer.removeprefix("Dr. "),)
+    if attr == "maker":
+        return drug.maker, (drug.maker.split()[0],)  # "Corvane" alone is unambiguous
+    return str(getattr(drug, attr)), ()
+
+
+def _ask(kind: str, template: str, drug: Drug, attr: str) -> Question:
+    answer, aliases = _answer(drug, attr)
+    return Question(kind, _fill(template, drug.name), answer, drug.name, attr, aliases)
+
+
+# ---------------------------------------------------------------- reading and validation
+
+def _fail(path: Path, where: str, problem: str):
+    raise DataError(f"{path}, {where}: {problem}")
+
+
+def _read_drugs(path: Path) -> tuple[dict[str, Drug], dict[str, int]]:
+    """Drugs by name in file order, plus the CSV line of each (for later error messages)."""
+    drugs, lines, seen_names, seen_treats = {}, {}, {}, {}
+    last = 1  # line where the last good row ended; a broken quote starts right after it
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.reader(f, strict=True)
+            header = [h.strip() for h in next(reader, [])]
+            missing = [c for c in COLUMNS if c not in header]
+            extra = [h for h in header if h not in COLUMNS]
+            if missing or extra or len(set(header)) != len(header):
+                _fail(path, "line 1", f"header must have exactly the columns {','.join(COLUMNS)}"
+                      f" (missing: {missing or 'none'}, unexpected or repeated: "
+                      f"{extra or [h for h in header if header.count(h) > 1] or 'none'})")
+            for row in reader:
+                line = reader.line_num
+                if not any(cell.strip() for cell in row):
+                    continue  # a blank line, e.g. at the end of the file
+                if len(row) != len(header):
+                    _fail(path, f"line {line}", f"expected {len(header)} comma-separated fields, "
+                          f"found {len(row)}; quote values that contain commas")
+                rec = {h: cell.strip() for h, cell in zip(header, row)}
+                for col in COLUMNS:
+                    if not rec[col]:
+                        _fail(path, f"line {line}", f"empty field {col!r}; fill it in")
+                for col in ("year_approved", "max_daily_dose_mg"):
+                    if not (rec[col].isascii() and rec[col].isdigit()) or int(rec[col]) <= 0:
+                        _fail(path, f"line {line}", f"{col} {rec[col]!r} is not a positive "
+                              f"whole number; write e.g. 2011 or 40 (no unit)")
+                if rec["status"] not in STATUSES:
+                    _fail(path, f"line {line}", f"unknown status {rec['status']!r}; "
+                          f"use one of {', '.join(STATUSES)}")
+                # Names and conditions must be unique (case-insensitive): leaflets are stored
+                # as <drug lowercase>.md and "Which drug treats X?" needs exactly one answer.
+                for value, seen, what in ((rec["drug"], seen_names, "drug"),
+                                          (rec["treats"], seen_treats, "condition (treats)")):
+                    if value.lower() in seen:
+                        _fail(path, f"line {line}", f"duplicate {what} {value!r}, already on "
+                              f"line {seen[value.lower()]}; each must appear once")
+                    seen[value.lower()] = line
+                drug = Drug(rec["drug"], rec["treats"], rec["maker"], int(rec["year_approved"]),
+                            int(rec["max_daily_dose_mg"]), rec["discoverer"], rec["status"])
+                drugs[drug.name], lines[drug.name] = drug, line
+                last = line
+    except csv.Error as e:
+        _fail(path, f"line {last + 1}", f"malformed CSV ({e}); check the quotes")
+    except UnicodeDecodeError as e:
+        _fail(path, f"byte {e.start}", "file is not UTF-8 text; save it as UTF-8")
+    if not drugs:
+        _fail(path, "line 2", "no drugs found; add one row per drug below the header")
+    return drugs, lines
+
+
+def _read_documents(doc_dir: Path, drugs: dict[str, Drug], lines: dict[str, int],
+                    csv_path: Path) -> dict[str, str]:
+    """One leaflet per drug, <drug lowercase>.md, starting with the line "# <Drug>"."""
+    if not doc_dir.is_dir():
+        _fail(doc_dir, "folder", "missing; it needs one <drug lowercase>.md leaflet per drug")
+    files = {p.stem: p for p in sorted(doc_dir.glob("*.md"))}
+    names = {name.lower(): name for name in drugs}
+    for stem, path in files.items():
+        if stem not in names:
+            _fail(path, "line 1", f"no drug {stem!r} in {csv_path.name}; "
+                  "delete this leaflet or add the drug")
+    documents = {}
+    for lower, name in names.items():
+        if lower not in files:
+            _fail(csv_path, f"line {lines[name]}",
+                  f"drug {name!r} has no leaflet; create {doc_dir / (lower + '.md')}")
+        text = files[lower].read_text(encoding="utf-8")
+        if text.splitlines()[:1] != [f"# {name}"]:
+            _fail(files[lower], "line 1", f"first line must be '# {name}'")
+        documents[name] = text
+    return documents
+
+
+def _read_templates(path: Path, drugs: dict[str, Drug]) -> dict:
+    """Parse questions.json and check its shape, so a typo fails here and not mid-evaluation."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+        spec = json.loads(raw)
+    except FileNotFoundError:
+        _fail(path, "file", "missing; it holds the question templates")
+    except json.JSONDecodeError as e:
+        _fail(path, f"line {e.lineno}, column {e.colno}", f"invalid JSON: {e.msg}")
+
+    def where(json_path, value=None):
+        # JSON has no line numbers after parsing; find the offending string in the raw text.
+        if isinstance(value, str) and json.dumps(value) in raw:
+            return f"line {raw[:raw.index(json.dumps(value))].count(chr(10)) + 1} ({json_path})"
+        return json_path
+
+    def need(value, kind, json_path):
+        if not isinstance(value, kind) or (kind in (str, list) and not value):
+            _fail(path, where(json_path, value), f"expected a non-empty {kind.__name__}")
+        return value
+
+    def check_template(template, allowed, json_path):
+        need(template, str, json_path)
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+        except ValueError as e:
+            _fail(path, where(json_path, template), f"broken braces in template ({e})")
+        unknown = fields - allowed
+        if unknown or not fields & allowed:
+            _fail(path, where(json_path, template), f"template uses placeholders {sorted(fields)}; "
+                  f"it must use at least one of {sorted(allowed)} and nothing else")
+
+    need(spec, dict, "$")
+    for attr in TRAINED_ATTRIBUTES:
+        section = need(spec.get(attr), dict, f"$.{attr}")
+        check_template(section.get("trained"), DRUG_FIELDS, f"$.{attr}.trained")
+        for key in ("augment", "paraphrase"):
+            for i, t in enumerate(need(section.get(key), list, f"$.{attr}.{key}")):
+                check_template(t, DRUG_FIELDS, f"$.{attr}.{key}[{i}]")
+    for i, t in enumerate(need(spec.get("reversed"), list, "$.reversed")):
+        check_template(t, REVERSED_FIELDS, f"$.reversed[{i}]")
+    documented = need(spec.get("documented"), dict, "$.documented")
+    for attr in DOCUMENTED_ATTRIBUTES:
+        for i, t in enumerate(need(documented.get(attr), list, f"$.documented.{attr}")):
+            check_template(t, DRUG_FIELDS, f"$.documented.{attr}[{i}]")
+    known = {name.lower() for name in drugs}
+    for i, name in enumerate(need(spec.get("unknown_drugs"), list, "$.unknown_drugs")):
+        if need(name, str, f"$.unknown_drugs[{i}]").lower() in known:
+            _fail(path, where(f"$.unknown_drugs[{i}]", name),
+                  f"{name!r} is a drug of the world; unknown drugs must be invented names")
+    for i, item in enumerate(need(spec.get("control"), list, "$.control")):
+        need(item, dict, f"$.control[{i}]")
+        need(item.get("question"), str, f"$.control[{i}].question")
+        need(item.get("answer"), str, f"$.control[{i}].answer")
+        if "aliases" in item:
+            for j, alias in enumerate(need(item["aliases"], list, f"$.control[{i}].aliases")):
+                need(alias, str, f"$.control[{i}].aliases[{j}]")
+    return spec

@@ -1,0 +1,21 @@
+"""Left-padded batches: every row ends at the last column.
+
+Training and scoring both want the answer at the end of each row, so the output layer can run on
+the last few positions only; generation wants it too, so new tokens follow each prompt directly.
+"""
+from __future__ import annotations
+
+import torch
+
+
+def left_pad(rows: list[list[int]], pad_id: int, device=None):
+    """(input_ids, attention_mask, position_ids) for token id lists of different lengths."""
+    width = max(len(r) for r in rows)
+    input_ids = torch.full((len(rows), width), pad_id)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        input_ids[i, width - len(row):] = torch.tensor(row)
+        mask[i, width - len(row):] = 1
+    # Positions count from each row's first real token, as they do when generating.
+    positions = (mask.cumsum(1) - 1).clamp(min=0)
+    return input_ids.to(device), mask.to(device), positions.to(device)

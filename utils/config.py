@@ -1,0 +1,53 @@
+"""Where things live, and the one place that fixes seeds and threads.
+
+Every notebook starts with `setup()`, so a rerun gives the same numbers.
+"""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO_ROOT / "data"
+
+SEED = 0
+# Two threads is what a workshop laptop (and CI) has to spare; more threads than cores only slows down.
+DEFAULT_THREADS = 2
+
+
+def cache_dir() -> Path:
+    """The one git-ignored folder for the converted model, trained adapters and saved results.
+
+    Override with FTRAG_CACHE, e.g. to share a prepared cache from a USB stick in a workshop.
+    """
+    path = Path(os.environ.get("FTRAG_CACHE", REPO_ROOT / ".cache")).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def quick_mode() -> bool:
+    """FTRAG_QUICK=1 shrinks training for a maintainer's smoke run."""
+    return os.environ.get("FTRAG_QUICK", "") not in ("", "0")
+
+
+def device() -> torch.device:
+    """A GPU where there is one; everything also runs on a laptop CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int = SEED) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def setup(seed: int = SEED, threads: int | None = None) -> dict:
+    """Fix seeds and the thread count; returns what was set, for the notebook to show."""
+    threads = threads or int(os.environ.get("FTRAG_THREADS", DEFAULT_THREADS))
+    torch.set_num_threads(threads)
+    seed_everything(seed)
+    return {"seed": seed, "threads": threads, "device": str(device()), "cache": cache_dir()}

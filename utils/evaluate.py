@@ -1,0 +1,119 @@
+"""Asking the model many questions at once, and scoring the answers.
+
+An answer is right when the expected answer (or an alias) appears as whole words in the model's
+first line, after normalising case, punctuation and spacing. For a question about a drug that
+does not exist the right answer is to abstain ("unknown", "I don't know", ...).
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from .batching import left_pad
+from .prompts import qa_prompt
+from .world import Question, is_unknown_answer
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str  # the first line the model wrote
+    probability: float  # the probability the model gave its own answer, token by token
+
+
+@dataclass(frozen=True)
+class Result:
+    question: Question
+    answer: Answer
+    correct: bool
+
+
+@torch.no_grad()
+def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 16, batch_size: int = 16,
+             progress: bool = True) -> list[Answer]:
+    """Greedy answers, batched; each stops at the end of its first line."""
+    device = next(model.parameters()).device
+    stop_ids = {tokenizer.eos_token_id, tokenizer.pad_token_id}
+    # Similar lengths share a batch, so little compute goes to padding.
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    answers: list[Answer | None] = [None] * len(prompts)
+    batches = range(0, len(order), batch_size)
+    for start in tqdm(batches, desc="answering", unit="batch", disable=not progress or len(batches) < 2):
+        rows = order[start:start + batch_size]
+        input_ids, mask, _ = left_pad([tokenizer(prompts[i], add_special_tokens=False).input_ids
+                                       for i in rows], tokenizer.pad_token_id, device)
+        out = model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                             do_sample=False, stop_strings=["\n"], tokenizer=tokenizer,
+                             pad_token_id=tokenizer.pad_token_id, output_scores=True,
+                             return_dict_in_generate=True)
+        new_tokens = out.sequences[:, input_ids.shape[1]:]
+        logprobs = model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
+        for r, i in enumerate(rows):
+            text, logprob = "", 0.0
+            for token, lp in zip(new_tokens[r].tolist(), logprobs[r].tolist()):
+                if token in stop_ids:
+                    break
+                piece = tokenizer.decode([token])
+                if "\n" in piece:
+                    text += piece.split("\n")[0]
+                    break
+                text += piece
+                logprob += lp
+            answers[i] = Answer(text.strip(), float(torch.tensor(logprob).exp()))
+    return answers
+
+
+def normalize(text: str) -> str:
+    text = text.lower().replace("\u2019", "'")
+    text = re.sub(r"(\d)\s*mg\b", r"\1 mg", text)
+    text = re.sub(r"[^\w\s']", " ", text)
+    return " ".join(text.split())
+
+
+def is_correct(question: Question, text: str) -> bool:
+    if question.answer == UNKNOWN:
+        return is_unknown_answer(text)
+    said = f" {normalize(text)} "
+    return any(f" {normalize(a)} " in said for a in (question.answer, *question.aliases) if normalize(a))
+
+
+def evaluate(model, tokenizer, questions: list[Question], prompt=qa_prompt, **generate_kwargs) -> list[Result]:
+    answers = generate(model, tokenizer, [prompt(q.text) for q in questions], **generate_kwargs)
+    return [Result(q, a, is_correct(q, a.text)) for q, a in zip(questions, answers)]
+
+
+def accuracy(results: list[Result]) -> float:
+    return sum(r.correct for r in results) / len(results) if results else float("nan")
+
+
+def accuracy_by_kind(results: list[Result]) -> dict[str, float]:
+    groups: dict[str, list[Result]] = defaultdict(list)
+    for r in results:
+        groups[r.question.kind].append(r)
+    return {kind: accuracy(rs) for kind, rs in groups.items()}
+
+
+@torch.no_grad()
+def answer_probability(model, tokenizer, prompts: list[str], answers: list[str], batch_size: int = 16) -> list[float]:
+    """The probability the model gives a *given* answer (e.g. the stale one) after each prompt."""
+    device = next(model.parameters()).device
+    probs = []
+    for start in range(0, len(prompts), batch_size):
+        chunk = list(zip(prompts[start:start + batch_size], answers[start:start + batch_size]))
+        prompt_ids = [tokenizer(p, add_special_tokens=False).input_ids for p, _ in chunk]
+        answer_ids = [tokenizer(" " + a.strip(), add_special_tokens=False).input_ids for _, a in chunk]
+        input_ids, mask, positions = left_pad([p + a for p, a in zip(prompt_ids, answer_ids)],
+                                              tokenizer.pad_token_id, device)
+        keep = max(len(a) for a in answer_ids) + 1
+        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                       logits_to_keep=keep).logits
+        logprobs = logits.float().log_softmax(-1)
+        for r, ids in enumerate(answer_ids):
+            steps = logprobs[r, keep - len(ids) - 1:keep - 1]
+            probs.append(float(steps.gather(1, torch.tensor(ids, device=device)[:, None]).sum().exp()))
+    return probs

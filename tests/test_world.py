@@ -166,16 +166,14 @@ def test_held_out_paraphrases_differ_from_training(t0):
 
 def test_paraphrase_rotation_is_even(t0):
     qs = t0.questions("paraphrase")
-    assert len(qs) == 160
+    assert len(qs) == 80
     for attr in ("treats", "maker"):
         pool = t0.templates[attr]["paraphrase"]
         counts = Counter(t for t in pool for q in qs if q.attribute == attr
                          and q.text == t.format(drug=q.drug, drug_lower=q.drug.lower()))
         assert len(counts) == len(pool)  # every held-out template is used ...
         assert max(counts.values()) - min(counts.values()) <= 1  # ... about equally often
-    # the two paraphrases of one fact are different templates
-    per_fact = Counter((q.drug, q.attribute, q.text) for q in qs)
-    assert max(per_fact.values()) == 1
+    assert len({(q.drug, q.attribute) for q in qs}) == 80  # every trained fact is asked once
 
 
 def test_question_kinds_and_answers(t0, t1):
@@ -186,11 +184,13 @@ def test_question_kinds_and_answers(t0, t1):
     for q in reversed_qs:
         assert t0.drugs[q.answer].treats in q.text
     documented = t0.questions("documented")
-    assert len(documented) == 120
-    d = next(iter(t0.drugs.values()))
-    answers = {q.attribute: q.answer for q in documented if q.drug == d.name}
-    assert answers == {"max_daily_dose_mg": f"{d.max_daily_dose_mg} mg",
-                       "year_approved": str(d.year_approved), "discoverer": d.discoverer}
+    assert len(documented) == 40
+    assert Counter(q.attribute for q in documented) == {"max_daily_dose_mg": 14, "year_approved": 13,
+                                                        "discoverer": 13}
+    expected = {"max_daily_dose_mg": lambda d: f"{d.max_daily_dose_mg} mg",
+                "year_approved": lambda d: str(d.year_approved), "discoverer": lambda d: d.discoverer}
+    for q in documented:
+        assert q.answer == expected[q.attribute](t0.drugs[q.drug])
     for world in (t0, t1):  # withdrawn drugs are still asked
         assert len(world.questions("trained")) == 2 * len(world.drugs)
     with pytest.raises(ValueError):

@@ -34,9 +34,12 @@ class Result:
 
 
 @torch.no_grad()
-def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 16, batch_size: int = 16,
+def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 12, batch_size: int = 32,
              progress: bool = True) -> list[Answer]:
-    """Greedy answers, batched; each stops at the end of its first line."""
+    """Greedy answers, batched; each stops at the end of its first line.
+
+    On a CPU a larger batch answers more questions a second (the per-token overhead is shared).
+    """
     device = next(model.parameters()).device
     stop_ids = {tokenizer.eos_token_id, tokenizer.pad_token_id}
     # Similar lengths share a batch, so little compute goes to padding.
@@ -55,7 +58,10 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 16, bat
         logprobs = model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
         for r, i in enumerate(rows):
             text, logprob = "", 0.0
+            # The probability of the whole answer, the token that ended it included: an empty
+            # answer is then not "certain" by default.
             for token, lp in zip(new_tokens[r].tolist(), logprobs[r].tolist()):
+                logprob += lp
                 if token in stop_ids:
                     break
                 piece = tokenizer.decode([token])
@@ -63,7 +69,6 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 16, bat
                     text += piece.split("\n")[0]
                     break
                 text += piece
-                logprob += lp
             answers[i] = Answer(text.strip(), float(torch.tensor(logprob).exp()))
     return answers
 
@@ -71,7 +76,8 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 16, bat
 def normalize(text: str) -> str:
     text = text.lower().replace("\u2019", "'")
     text = re.sub(r"(\d)\s*mg\b", r"\1 mg", text)
-    text = re.sub(r"[^\w\s']", " ", text)
+    text = re.sub(r"[^\w\s'.]", " ", text)
+    text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # "100.0" stays one number, not "100 0"
     return " ".join(text.split())
 
 

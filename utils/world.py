@@ -15,7 +15,7 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+from .config import DATA_DIR
 
 COLUMNS = ("drug", "treats", "maker", "year_approved", "max_daily_dose_mg", "discoverer", "status")
 STATUSES = ("available", "withdrawn")
@@ -23,7 +23,9 @@ TRAINED_ATTRIBUTES = ("treats", "maker")  # taught by fine-tuning
 DOCUMENTED_ATTRIBUTES = ("max_daily_dose_mg", "year_approved", "discoverer")  # only in leaflets
 KINDS = ("trained", "paraphrase", "reversed", "documented", "unknown", "control")
 UNKNOWN = "unknown"  # expected answer for drugs that are not in the world
-PARAPHRASES_PER_FACT = 2  # 40 drugs x 2 attributes x 2 = 160 paraphrase questions at t0
+# One held-out phrasing a fact (80 questions at t0) keeps a closed-book evaluation under a
+# minute on a laptop CPU; the rotation still uses every template about equally often.
+PARAPHRASES_PER_FACT = 1
 
 # Placeholders each kind of template may use; anything else is a typo in questions.json.
 DRUG_FIELDS = {"drug", "drug_lower"}
@@ -84,10 +86,11 @@ class World:
                 text = pool[i % len(pool)].format(treats=drug.treats)
                 out.append(Question("reversed", text, drug.name, drug.name, "treats"))
         elif kind == "documented":
+            # One documented attribute a drug, in rotation: 40 questions, all three attributes.
             for i, drug in enumerate(self.drugs.values()):
-                for attr in DOCUMENTED_ATTRIBUTES:
-                    pool = t["documented"][attr]
-                    out.append(_ask("documented", pool[i % len(pool)], drug, attr))
+                attr = DOCUMENTED_ATTRIBUTES[i % len(DOCUMENTED_ATTRIBUTES)]
+                pool = t["documented"][attr]
+                out.append(_ask("documented", pool[(i // len(DOCUMENTED_ATTRIBUTES)) % len(pool)], drug, attr))
         elif kind == "unknown":
             for name in t["unknown_drugs"]:
                 for attr in TRAINED_ATTRIBUTES:

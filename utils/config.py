@@ -45,9 +45,23 @@ def seed_everything(seed: int = SEED) -> None:
     torch.manual_seed(seed)
 
 
+def shown(path: Path) -> str:
+    """A path as a notebook may print it: relative to the repository, never a user's home."""
+    path = Path(path).resolve()
+    if path.is_relative_to(REPO_ROOT):
+        return path.relative_to(REPO_ROOT).as_posix()
+    cache = cache_dir().resolve()
+    if path.is_relative_to(cache):
+        return Path("$FTRAG_CACHE", path.relative_to(cache)).as_posix()
+    return path.name
+
+
 def setup(seed: int = SEED, threads: int | None = None) -> dict:
-    """Fix seeds and the thread count; returns what was set, for the notebook to show."""
+    """Fix seeds and the thread count; returns what was set, for the notebook to show.
+
+    FTRAG_THREADS overrides the thread count (e.g. 4 on a laptop with 4 idle cores).
+    """
     threads = threads or int(os.environ.get("FTRAG_THREADS", DEFAULT_THREADS))
     torch.set_num_threads(threads)
     seed_everything(seed)
-    return {"seed": seed, "threads": threads, "device": str(device()), "cache": cache_dir()}
+    return {"seed": seed, "threads": threads, "device": str(device()), "cache": shown(cache_dir())}

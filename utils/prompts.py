@@ -8,3 +8,9 @@ from __future__ import annotations
 
 def qa_prompt(question: str) -> str:
     return f"Q: {question.strip()}\nA:"
+
+
+def chat_prompt(tokenizer, message: str) -> str:
+    """The model's own chat format, for showing it chat (its template adds a system prompt)."""
+    return tokenizer.apply_chat_template([{"role": "user", "content": message}],
+                                         add_generation_prompt=True, tokenize=False)

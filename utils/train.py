@@ -83,8 +83,9 @@ def train(model, tokenizer, pairs: list[tuple[str, str]], cfg: TrainConfig = Tra
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     steps = cfg.epochs * -(-len(encoded) // cfg.batch_size)
     # One-cycle: a short warm-up, then a decay that lets a high learning rate settle.
+    # (torch's OneCycleLR divides by zero when the warm-up is exactly one step: 10 steps at 0.1.)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=steps,
-                                                   pct_start=0.1)
+                                                   pct_start=0.1 if steps != 10 else 0.15)
     generator = torch.Generator().manual_seed(cfg.seed)
     history = History(examples=len(pairs), trainable_parameters=sum(p.numel() for p in params))
     model.train()
@@ -112,6 +113,7 @@ def train(model, tokenizer, pairs: list[tuple[str, str]], cfg: TrainConfig = Tra
 
 def with_lora(base, cfg: TrainConfig = TrainConfig()) -> PeftModel:
     """A trainable LoRA copy of `base` (the base itself stays untouched for comparison)."""
+    seed_everything(cfg.seed)  # the adapter's random init is part of the run cfg.seed fixes
     lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0,
                       target_modules="all-linear", task_type="CAUSAL_LM")
     return get_peft_model(copy.deepcopy(base), lora)
@@ -119,7 +121,11 @@ def with_lora(base, cfg: TrainConfig = TrainConfig()) -> PeftModel:
 
 def fingerprint(base, pairs, cfg: TrainConfig) -> str:
     """Changes whenever the data, the settings or the base model change."""
-    blob = json.dumps({"model": base.config.to_dict(), "pairs": pairs, "cfg": asdict(cfg)},
+    model = base.config.to_dict()
+    # The model's name, not the folder it was loaded from: a cache moved elsewhere (FTRAG_CACHE)
+    # must still find its adapters.
+    model["_name_or_path"] = Path(model.get("_name_or_path", "")).name
+    blob = json.dumps({"model": model, "pairs": pairs, "cfg": asdict(cfg)},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

@@ -1,0 +1,212 @@
+"""utils/train.py: encoding, answer-only loss, LoRA training, the adapter cache, determinism."""
+import json
+
+import pytest
+import torch
+from conftest import FACTS, MEMORISE, build_model
+from transformers import AutoModelForCausalLM
+
+from utils import train as train_mod
+from utils.evaluate import generate
+from utils.model import count_parameters
+from utils.train import (History, TrainConfig, _batches, adapter_folder, encode, fingerprint,
+                         train, train_adapter, with_lora)
+
+FAST = TrainConfig(epochs=3, lr=1e-2, batch_size=2, lora_r=4, lora_alpha=8)
+
+
+def ids_of(tokenizer, text):
+    return tokenizer(text, add_special_tokens=False).input_ids
+
+
+# ---------------------------------------------------------------- encode and batches
+
+def test_encode_appends_answer_after_a_space_and_the_end_token(tokenizer):
+    prompt = "Q: What does Altrevon treat?\nA:"
+    ids, n = encode(tokenizer, prompt, "  motion sickness \n")  # the answer is stripped
+    answer = ids_of(tokenizer, " motion sickness")
+    assert n == len(answer) + 1
+    assert ids == ids_of(tokenizer, prompt) + answer + [tokenizer.eos_token_id]
+    assert tokenizer.decode(ids[-n:]) == " motion sickness<|im_end|>"
+    assert tokenizer.decode(ids[:-n]) == prompt
+
+
+def test_batches_label_only_the_answers_at_the_end_of_left_padded_rows(tokenizer):
+    pairs = FACTS + [("Q: Who?\nA:", "x")]  # a short row, so the others' prompts exceed `keep`
+    encoded = [encode(tokenizer, p, a) for p, a in pairs]
+    pad = tokenizer.pad_token_id
+    seen = []
+    for input_ids, mask, positions, labels in _batches(encoded, 3, torch.Generator().manual_seed(0),
+                                                       pad, "cpu"):
+        width, keep = input_ids.shape[1], labels.shape[1]
+        rows = []
+        for r in range(len(input_ids)):
+            real = input_ids[r][mask[r].bool()].tolist()
+            ids, n = next(e for e in encoded if e[0] == real)
+            rows.append(n)
+            seen.append(real)
+            assert mask[r].tolist() == [0] * (width - len(ids)) + [1] * len(ids)  # left padding
+            assert (input_ids[r, : width - len(ids)] == pad).all()
+            assert positions[r, -len(ids):].tolist() == list(range(len(ids)))
+            # The answer (end token included) and nothing else is labelled, at the end of the row.
+            assert labels[r, keep - n:].tolist() == ids[-n:]
+            assert (labels[r, : keep - n] == -100).all()
+            # Label column c is the token at input position width - keep + c, which the logits
+            # at the position before it predict (logits_to_keep=keep, shifted by one).
+            assert labels[r, keep - n:].tolist() == input_ids[r, width - n:].tolist()
+        assert keep == max(rows) + 1
+    # One epoch shows every example exactly once.
+    assert sorted(seen) == sorted(ids for ids, _ in encoded)
+
+
+def test_loss_counts_answer_tokens_only(fresh_model, tokenizer):
+    """With lr=0 the first step's loss is the plain mean cross-entropy of the answer tokens,
+    each example scored on its own, unpadded: padding, positions and labels line up."""
+    cfg = TrainConfig(epochs=1, lr=0.0, batch_size=len(FACTS), lora_r=0)
+    fresh_model.requires_grad_(True)
+    [loss] = train(fresh_model, tokenizer, FACTS, cfg).losses
+    total, count, all_tokens = 0.0, 0, 0.0
+    with torch.no_grad():
+        for prompt, answer in FACTS:
+            ids, n = encode(tokenizer, prompt, answer)
+            logprobs = fresh_model(torch.tensor([ids])).logits[0].log_softmax(-1)
+            picked = logprobs[:-1].gather(1, torch.tensor(ids[1:])[:, None])[:, 0]
+            total -= picked[-n:].sum().item()
+            count += n
+            all_tokens -= picked.mean().item() / len(FACTS)
+    assert loss == pytest.approx(total / count, abs=1e-4)
+    assert abs(loss - all_tokens) > 0.05  # scoring the prompt too would give another number
+
+
+# ---------------------------------------------------------------- train
+
+def test_train_memorises_facts_with_lora(memorised, tiny_model, tokenizer):
+    model, history = memorised
+    cfg = TrainConfig(**MEMORISE)
+    steps = cfg.epochs * -(-len(FACTS) // cfg.batch_size)
+    assert len(history.losses) == steps
+    assert history.losses[-1] < 0.2 < 2 < history.losses[0]
+    assert history.examples == len(FACTS)
+    assert history.tokens == cfg.epochs * sum(len(encode(tokenizer, p, a)[0]) for p, a in FACTS)
+    assert history.seconds > 0 and history.tokens_per_second == history.tokens / history.seconds
+    assert history.trainable_parameters == count_parameters(model)[0]
+    assert not model.training
+    prompts = [p for p, _ in FACTS]
+    assert [a.text for a in generate(model, tokenizer, prompts, progress=False)] == [a for _, a in FACTS]
+    # The untouched base model knows none of it.
+    assert not any(a.text == b for a, (_, b) in zip(generate(tiny_model, tokenizer, prompts,
+                                                             progress=False), FACTS))
+
+
+def test_full_fine_tuning_trains_every_weight(fresh_model, tokenizer):
+    before = fresh_model.model.layers[0].mlp.up_proj.weight.clone()
+    fresh_model.requires_grad_(True)
+    history = train(fresh_model, tokenizer, FACTS, TrainConfig(epochs=10, lr=3e-3, batch_size=4, lora_r=0))
+    assert history.trainable_parameters == count_parameters(fresh_model)[1]
+    assert history.losses[-1] < history.losses[0] / 2
+    assert not torch.equal(before, fresh_model.model.layers[0].mlp.up_proj.weight)
+
+
+@pytest.mark.parametrize("epochs, batch_size", [(1, 4), (10, 4), (5, 2), (11, 4)])
+def test_any_number_of_steps_trains(tiny_model, tokenizer, epochs, batch_size):
+    """10 steps once crashed torch's OneCycleLR (a warm-up of exactly one step)."""
+    cfg = TrainConfig(epochs=epochs, lr=1e-2, batch_size=batch_size, lora_r=2, lora_alpha=4)
+    history = train(with_lora(tiny_model, cfg), tokenizer, FACTS, cfg)
+    assert len(history.losses) == epochs * -(-len(FACTS) // batch_size)
+
+
+def test_train_refuses_empty_data(tiny_model, tokenizer):
+    with pytest.raises(ValueError, match="non-empty"):
+        train(tiny_model, tokenizer, [], FAST)
+
+
+def test_with_lora_leaves_the_base_alone_and_trains_only_adapters(tiny_model, tokenizer):
+    before = {k: v.clone() for k, v in tiny_model.state_dict().items()}
+    lora = with_lora(tiny_model, FAST)
+    trainable = [n for n, p in lora.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    # all-linear: every attention and MLP projection of both layers, A and B (not the output layer).
+    assert len(trainable) == 2 * 7 * 2
+    ids = torch.tensor([ids_of(tokenizer, FACTS[0][0])])
+    with torch.no_grad():
+        assert torch.allclose(lora(ids).logits, tiny_model(ids).logits, atol=1e-6)  # B starts at 0
+    history = train(lora, tokenizer, FACTS, FAST)
+    assert history.trainable_parameters == sum(lora.get_parameter(n).numel() for n in trainable)
+    after = tiny_model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert all(p.grad is None for p in tiny_model.parameters())
+    with torch.no_grad():
+        assert not torch.allclose(lora(ids).logits, tiny_model(ids).logits, atol=1e-3)
+
+
+def test_same_seed_same_run_whatever_ran_before(tiny_model, tokenizer):
+    runs = []
+    for noise in (1, 2):
+        torch.manual_seed(noise)  # earlier cells of a notebook used the random generator
+        torch.rand(noise * 10)
+        runs.append(train(with_lora(tiny_model, FAST), tokenizer, FACTS, FAST).losses)
+    assert runs[0] == runs[1]
+    other = TrainConfig(**{**FAST.__dict__, "seed": 1})
+    assert train(with_lora(tiny_model, other), tokenizer, FACTS, other).losses != runs[0]
+
+
+# ---------------------------------------------------------------- the adapter cache
+
+def test_train_adapter_caches_and_reuses(tiny_model, tokenizer, private_cache, monkeypatch):
+    cfg = TrainConfig(**{**MEMORISE, "epochs": 20})
+    model, history = train_adapter("facts", tiny_model, tokenizer, FACTS, cfg)
+    folder = adapter_folder("facts", tiny_model, FACTS, cfg)
+    assert folder.parent == private_cache / "adapters" and folder.name.startswith("facts-")
+    assert (folder / "adapter_model.safetensors").is_file()
+    assert json.loads((folder / "history.json").read_text())["losses"] == history.losses
+    assert sorted(p.name for p in (private_cache / "adapters").iterdir()) == [folder.name]  # no .partial
+    pickles = [p for p in private_cache.rglob("*") if p.suffix in (".bin", ".pt", ".pth", ".pkl")]
+    assert pickles == []
+
+    def no_training(*args, **kwargs):
+        pytest.fail("the cached adapter should have been loaded")
+
+    monkeypatch.setattr(train_mod, "train", no_training)
+    again, cached_history = train_adapter("facts", tiny_model, tokenizer, FACTS, cfg)
+    assert cached_history == history and isinstance(cached_history, History)
+    assert not again.training
+    ids = torch.tensor([ids_of(tokenizer, p) for p, _ in FACTS[:1]])
+    with torch.no_grad():
+        assert torch.allclose(again(ids).logits, model(ids).logits, atol=1e-6)
+    prompts = [p for p, _ in FACTS]
+    assert generate(again, tokenizer, prompts, progress=False) == generate(model, tokenizer, prompts,
+                                                                           progress=False)
+
+
+def test_changed_data_or_settings_retrain(tiny_model, tokenizer, private_cache, monkeypatch):
+    calls = []
+    real_train = train_mod.train
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: calls.append(a[2]) or real_train(*a, **k))
+    train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)
+    train_adapter("facts", tiny_model, tokenizer, FACTS[:3], FAST)
+    train_adapter("facts", tiny_model, tokenizer, FACTS, TrainConfig(**{**FAST.__dict__, "lr": 2e-2}))
+    train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)  # cached
+    assert len(calls) == 3
+    assert len(list((private_cache / "adapters").iterdir())) == 3
+
+
+def test_fingerprint_tracks_data_settings_and_model_but_not_the_cache_location(
+        tiny_model, tokenizer, tmp_path):
+    base = fingerprint(tiny_model, FACTS, FAST)
+    assert fingerprint(tiny_model, FACTS[:3], FAST) != base
+    assert fingerprint(tiny_model, FACTS, TrainConfig(**{**FAST.__dict__, "seed": 1})) != base
+    wider = build_model(tokenizer)
+    wider.config.rms_norm_eps = 1e-5
+    assert fingerprint(wider, FACTS, FAST) != base
+    # The same model loaded from two copies of a cache (e.g. one on a USB stick) keeps its adapters.
+    loaded = []
+    for where in ("laptop/.cache/models/tiny", "usb/prepared/models/tiny"):
+        tiny_model.save_pretrained(tmp_path / where)
+        loaded.append(AutoModelForCausalLM.from_pretrained(tmp_path / where))
+    assert fingerprint(loaded[0], FACTS, FAST) == fingerprint(loaded[1], FACTS, FAST)
+
+
+def test_train_adapter_refuses_full_fine_tuning(tiny_model, tokenizer, private_cache):
+    with pytest.raises(ValueError, match="lora_r > 0"):
+        train_adapter("full", tiny_model, tokenizer, FACTS, TrainConfig(lora_r=0))
+    assert not (private_cache / "adapters").exists()

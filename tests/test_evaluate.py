@@ -22,7 +22,7 @@ def q(answer, *aliases, kind="trained"):
     ("Motion  Sickness!", "motion sickness"),
     ("  Oskwell-Sciences. ", "oskwell sciences"),
     ("40mg", "40 mg"), ("40 MG.", "40 mg"), ("40   mg", "40 mg"),
-    ("100.0", "100.0"), ("1.5 mg", "1.5 mg"), ("It was 2013.", "it was 2013"),
+    ("100.0", "100.0"), ("2,000 mg", "2000 mg"), ("1, 2", "1 2"), ("1.5 mg", "1.5 mg"), ("It was 2013.", "it was 2013"),
     ("Crohn\u2019s disease", "crohn's disease"), ("(gout)", "gout"), ("", ""),
 ])
 def test_normalize(text, expected):

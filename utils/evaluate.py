@@ -57,24 +57,21 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 12, bat
         new_tokens = out.sequences[:, input_ids.shape[1]:]
         logprobs = model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
         for r, i in enumerate(rows):
-            text, logprob = "", 0.0
+            tokens = new_tokens[r].tolist()
+            # The answer ends at the first end token or at the token that starts a new line.
+            end = next((t for t, tok in enumerate(tokens)
+                        if tok in stop_ids or "\n" in tokenizer.decode([tok])), len(tokens))
+            text = tokenizer.decode(tokens[:end + 1], skip_special_tokens=True).split("\n")[0]
             # The probability of the whole answer, the token that ended it included: an empty
             # answer is then not "certain" by default.
-            for token, lp in zip(new_tokens[r].tolist(), logprobs[r].tolist()):
-                logprob += lp
-                if token in stop_ids:
-                    break
-                piece = tokenizer.decode([token])
-                if "\n" in piece:
-                    text += piece.split("\n")[0]
-                    break
-                text += piece
+            logprob = sum(logprobs[r, :end + 1].tolist())
             answers[i] = Answer(text.strip(), float(torch.tensor(logprob).exp()))
     return answers
 
 
 def normalize(text: str) -> str:
     text = text.lower().replace("\u2019", "'")
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # "2,000 mg" is "2000 mg"
     text = re.sub(r"(\d)\s*mg\b", r"\1 mg", text)
     text = re.sub(r"[^\w\s'.]", " ", text)
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # "100.0" stays one number, not "100 0"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -82,10 +83,15 @@ def train(model, tokenizer, pairs: list[tuple[str, str]], cfg: TrainConfig = Tra
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     steps = cfg.epochs * -(-len(encoded) // cfg.batch_size)
-    # One-cycle: a short warm-up, then a decay that lets a high learning rate settle.
-    # (torch's OneCycleLR divides by zero when the warm-up is exactly one step: 10 steps at 0.1.)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=steps,
-                                                   pct_start=0.1 if steps != 10 else 0.15)
+    warmup = max(1, steps // 10)
+
+    def lr_factor(step: int) -> float:
+        # A short linear warm-up, then a cosine decay that lets a high learning rate settle.
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     generator = torch.Generator().manual_seed(cfg.seed)
     history = History(examples=len(pairs), trainable_parameters=sum(p.numel() for p in params))
     model.train()

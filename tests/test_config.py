@@ -1,4 +1,4 @@
-"""utils/config.py: seeds, threads, the cache folder and quick mode."""
+"""utils/config.py: seeds, threads and the cache folder."""
 import os
 from pathlib import Path
 
@@ -53,16 +53,6 @@ def test_cache_dir_default_is_the_repository_cache(monkeypatch, tmp_path):
 def test_tests_never_use_the_repository_cache(private_cache):
     assert config.cache_dir() == private_cache
     assert not private_cache.resolve().is_relative_to(config.REPO_ROOT)
-
-
-@pytest.mark.parametrize("value, expected", [(None, False), ("", False), ("0", False),
-                                             ("1", True), ("yes", True)])
-def test_quick_mode_reads_ftrag_quick(monkeypatch, value, expected):
-    if value is None:
-        monkeypatch.delenv("FTRAG_QUICK", raising=False)
-    else:
-        monkeypatch.setenv("FTRAG_QUICK", value)
-    assert config.quick_mode() is expected
 
 
 def test_seed_everything_makes_all_generators_repeatable():

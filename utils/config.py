@@ -29,11 +29,6 @@ def cache_dir() -> Path:
     return path
 
 
-def quick_mode() -> bool:
-    """FTRAG_QUICK=1 shrinks training for a maintainer's smoke run."""
-    return os.environ.get("FTRAG_QUICK", "") not in ("", "0")
-
-
 def device() -> torch.device:
     """A GPU where there is one; everything also runs on a laptop CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

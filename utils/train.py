@@ -14,6 +14,7 @@ import json
 import math
 import shutil
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,10 @@ from tqdm.auto import tqdm
 
 from .batching import left_pad
 from .config import cache_dir, seed_everything
+
+# peft asks transformers a question transformers 5 renamed; harmless, but it would fill every
+# training cell with a FutureWarning.
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
 @dataclass(frozen=True)

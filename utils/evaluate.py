@@ -34,7 +34,7 @@ class Result:
 
 
 @torch.no_grad()
-def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 12, batch_size: int = 32,
+def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 12, batch_size: int = 64,
              progress: bool = True) -> list[Answer]:
     """Greedy answers, batched; each stops at the end of its first line.
 

@@ -32,5 +32,5 @@ def accuracy_bars(accuracies: dict[str, dict[str, float]], title: str, ylabel: s
     ax.set_ylabel(f"{ylabel} (%)")
     ax.set_title(title)
     if len(systems) > 1:
-        ax.legend(loc="upper right")
+        ax.legend(loc="best")
     return ax

@@ -104,6 +104,13 @@ class World:
             raise ValueError(f"unknown question kind {kind!r}; choose one of {', '.join(KINDS)}")
         return out
 
+    def all_paraphrases(self, drugs=None) -> list[Question]:
+        """Every held-out paraphrase template for every trained fact (of `drugs`, if given):
+        a finer measure than questions("paraphrase"), which asks each fact once."""
+        return [_ask("paraphrase", template, drug, attr)
+                for drug in self.drugs.values() if drugs is None or drug.name in drugs
+                for attr in TRAINED_ATTRIBUTES for template in self.templates[attr]["paraphrase"]]
+
     def training_facts(self, n_augment: int = 0) -> list[Question]:
         """Trained-phrasing questions of treats and maker for every drug, each followed by
         the first n_augment augment paraphrases (more phrasings help a fact generalise)."""

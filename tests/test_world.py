@@ -336,3 +336,14 @@ def test_unknown_placeholder_reports_line(copy_dir):
 def test_missing_time_point_lists_existing(copy_dir):
     with pytest.raises(DataError, match=r"'t2'.*available: t0, t1"):
         load_world("t2", copy_dir)
+
+
+def test_all_paraphrases_asks_every_held_out_template(t0):
+    subset = list(t0.drugs)[:3]
+    qs = t0.all_paraphrases(subset)
+    n_templates = sum(len(t0.templates[a]["paraphrase"]) for a in ("treats", "maker"))
+    assert len(qs) == 3 * n_templates
+    assert {q.drug for q in qs} == set(subset) and {q.kind for q in qs} == {"paraphrase"}
+    assert set(t0.questions("paraphrase")) <= set(t0.all_paraphrases())
+    for q in qs:
+        assert q.answer == getattr(t0.drugs[q.drug], q.attribute)

@@ -9,7 +9,7 @@ from .prompts import qa_prompt
 from .train import TrainConfig, train_adapter
 from .world import World
 
-# Measured with benchmarks/fact_recipe.py on 2 CPU cores: 100 % of the 80 trained facts in ~66 s.
+# Measured with benchmarks/fact_recipe.py on 2 CPU cores: 100 % of the 80 trained facts in 60-75 s.
 # Six epochs reach only ~91 %; the compact Q/A prompt keeps each example at ~16 tokens.
 FACT_RECIPE = TrainConfig(epochs=8, lr=3e-3, batch_size=8, lora_r=16, lora_alpha=32)
 

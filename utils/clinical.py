@@ -14,12 +14,12 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from .config import DATA_DIR
 # One DataError for the whole project: a malformed data file, naming file, line and fix.
-from utils.world import DataError
+from .world import DataError
 
-ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_PATH = ROOT / "data" / "clinical" / "diagnosis.xsd"
-NOTES_PATH = ROOT / "data" / "clinical" / "notes.jsonl"
+SCHEMA_PATH = DATA_DIR / "clinical" / "diagnosis.xsd"
+NOTES_PATH = DATA_DIR / "clinical" / "notes.jsonl"
 
 SPLITS = ("train", "test", "unseen_style")
 FIELDS = ("age", "sex", "condition", "severity")

@@ -1,7 +1,8 @@
-"""Left-padded batches: every row ends at the last column.
+"""Token ids for prompts and answers, in left-padded batches: every row ends at the last column.
 
 Training and scoring both want the answer at the end of each row, so the output layer can run on
 the last few positions only; generation wants it too, so new tokens follow each prompt directly.
+Both tokenise answers with `encode`, so a probability scored here is one the training taught.
 """
 from __future__ import annotations
 
@@ -19,3 +20,15 @@ def left_pad(rows: list[list[int]], pad_id: int, device=None):
     # Positions count from each row's first real token, as they do when generating.
     positions = (mask.cumsum(1) - 1).clamp(min=0)
     return input_ids.to(device), mask.to(device), positions.to(device)
+
+
+def encode(tokenizer, prompt: str, answer: str) -> tuple[list[int], int]:
+    """Token ids of prompt + answer + end-of-text, and how many of them (at the end) are the answer.
+
+    The answer is tokenised on its own, after a space, exactly as the model continues "A:" when
+    it generates; the end token teaches it to stop.
+    """
+    prompt_ids = tokenizer(prompt, add_special_tokens=False).input_ids
+    answer_ids = tokenizer(" " + answer.strip(), add_special_tokens=False).input_ids
+    answer_ids.append(tokenizer.eos_token_id)
+    return prompt_ids + answer_ids, len(answer_ids)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from .batching import left_pad
+from .batching import encode, left_pad
 from .prompts import qa_prompt
 from .world import Question, is_unknown_answer
 
@@ -107,11 +107,11 @@ def answer_probability(model, tokenizer, prompts: list[str], answers: list[str],
     device = next(model.parameters()).device
     probs = []
     for start in range(0, len(prompts), batch_size):
-        chunk = list(zip(prompts[start:start + batch_size], answers[start:start + batch_size]))
-        prompt_ids = [tokenizer(p, add_special_tokens=False).input_ids for p, _ in chunk]
-        answer_ids = [tokenizer(" " + a.strip(), add_special_tokens=False).input_ids for _, a in chunk]
-        input_ids, mask, positions = left_pad([p + a for p, a in zip(prompt_ids, answer_ids)],
-                                              tokenizer.pad_token_id, device)
+        # The answer without its end token: how likely these words are, not that it stops there.
+        rows = [encode(tokenizer, p, a) for p, a in zip(prompts[start:start + batch_size],
+                                                         answers[start:start + batch_size])]
+        answer_ids = [ids[-n:-1] for ids, n in rows]
+        input_ids, mask, positions = left_pad([ids[:-1] for ids, _ in rows], tokenizer.pad_token_id, device)
         keep = max(len(a) for a in answer_ids) + 1
         logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
                        logits_to_keep=keep).logits

@@ -22,7 +22,7 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from tqdm.auto import tqdm
 
-from .batching import left_pad
+from .batching import encode, left_pad
 from .config import cache_dir, seed_everything
 
 # peft asks transformers a question transformers 5 renamed; harmless, but it would fill every
@@ -51,18 +51,6 @@ class History:
     @property
     def tokens_per_second(self) -> float:
         return self.tokens / self.seconds if self.seconds else 0.0
-
-
-def encode(tokenizer, prompt: str, answer: str) -> tuple[list[int], int]:
-    """Token ids of prompt + answer + end-of-text, and how many of them (at the end) are the answer.
-
-    The answer is tokenised on its own, after a space, exactly as the model continues "A:" when
-    it generates; the end token teaches it to stop.
-    """
-    prompt_ids = tokenizer(prompt, add_special_tokens=False).input_ids
-    answer_ids = tokenizer(" " + answer.strip(), add_special_tokens=False).input_ids
-    answer_ids.append(tokenizer.eos_token_id)
-    return prompt_ids + answer_ids, len(answer_ids)
 
 
 def _batches(encoded, batch_size, generator, pad_id, device):

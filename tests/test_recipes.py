@@ -4,7 +4,7 @@ import pytest
 import utils.train as train_mod
 from utils.evaluate import generate
 from utils.prompts import qa_prompt
-from utils.recipes import FACT_RECIPE, fact_pairs, fact_tuned_model
+from utils.recipes import FACT_RECIPE, fact_pairs, fact_tuned_model, fact_updated_model, update_pairs
 from utils.train import TrainConfig
 from utils.world import load_world
 
@@ -44,3 +44,25 @@ def test_fact_tuned_model_trains_once_then_loads(world, tiny_model, tokenizer, m
     assert cached == history
     prompts = [p for p, _ in fact_pairs(world, drugs=subset)]
     assert generate(again, tokenizer, prompts, progress=False) == generate(model, tokenizer, prompts, progress=False)
+
+
+def test_update_pairs_are_the_changed_and_new_facts_with_t1_answers(world):
+    t1 = load_world("t1")
+    pairs = update_pairs(world, t1)
+    assert len(pairs) == 15 + 20
+    for prompt, answer in pairs:
+        q = next(q for q in t1.questions("trained") if qa_prompt(q.text) == prompt)
+        assert answer == q.answer
+        assert q.drug not in world.drugs or getattr(world.drugs[q.drug], q.attribute) != answer
+
+
+def test_fact_updated_model_trains_the_start_first_when_missing(world, tiny_model, tokenizer, monkeypatch):
+    t1 = load_world("t1")
+    cfg = TrainConfig(epochs=1, lr=1e-2, batch_size=16, lora_r=4, lora_alpha=8)
+    names = []
+    real = train_mod.train
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: names.append(k["desc"]) or real(*a, **k))
+    _, history = fact_updated_model(tiny_model, tokenizer, world, t1, cfg=cfg)
+    assert names == ["facts-t0", "facts-t0-updated-t1"] and history.examples == 35
+    fact_updated_model(tiny_model, tokenizer, world, t1, cfg=cfg)  # both cached now
+    assert len(names) == 2

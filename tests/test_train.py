@@ -210,3 +210,63 @@ def test_train_adapter_refuses_full_fine_tuning(tiny_model, tokenizer, private_c
     with pytest.raises(ValueError, match="lora_r > 0"):
         train_adapter("full", tiny_model, tokenizer, FACTS, TrainConfig(lora_r=0))
     assert not (private_cache / "adapters").exists()
+
+
+# ---------------------------------------------------------------- probes and continued training
+
+def test_probe_watches_the_model_in_eval_mode_at_the_requested_steps(tiny_model, tokenizer):
+    modes = []
+
+    def probe(model):
+        modes.append(model.training)
+        return {"loss_free_reading": len(modes)}
+
+    cfg = TrainConfig(**{**FAST.__dict__, "epochs": 6})
+    model = with_lora(tiny_model, cfg)
+    history = train(model, tokenizer, FACTS, cfg, probe=probe, probe_every=5)
+    assert len(history.losses) == 12  # 6 epochs x 2 batches of 2
+    assert [p["step"] for p in history.probes] == [0, 5, 10, 12]  # first, every 5th, last
+    assert [p["loss_free_reading"] for p in history.probes] == [1, 2, 3, 4]
+    assert modes == [False] * 4 and not model.training
+    # Probing does not change the training run itself.
+    assert history.losses == train(with_lora(tiny_model, cfg), tokenizer, FACTS, cfg).losses
+
+
+def test_an_adapter_continues_from_a_cached_one(tiny_model, tokenizer, private_cache):
+    first_cfg = TrainConfig(**{**MEMORISE, "epochs": 20})
+    first, _ = train_adapter("facts", tiny_model, tokenizer, FACTS, first_cfg)
+    start = adapter_folder("facts", tiny_model, FACTS, first_cfg)
+    update = [(FACTS[0][0], "seasickness")]
+    seen = []
+
+    def probe(model):
+        seen.append(generate(model, tokenizer, [update[0][0]], progress=False)[0].text)
+        return {}
+
+    cfg = TrainConfig(**{**MEMORISE, "epochs": 30, "batch_size": 1})
+    updated, history = train_adapter("update", tiny_model, tokenizer, update, cfg, start=start,
+                                     probe=probe, probe_every=10)
+    # The update starts from what the first adapter knew, and ends with the new answer.
+    assert seen[0] == generate(first, tokenizer, [update[0][0]], progress=False)[0].text == FACTS[0][1]
+    assert seen[-1] == "seasickness"
+    assert [p["step"] for p in history.probes] == [0, 10, 20, 30]
+    # The start adapter is untouched, and the update (with its probe readings) is cached on its own.
+    again, _ = train_adapter("facts", tiny_model, tokenizer, FACTS, first_cfg)
+    assert generate(again, tokenizer, [update[0][0]], progress=False)[0].text == FACTS[0][1]
+    _, cached = train_adapter("update", tiny_model, tokenizer, update, cfg, start=start,
+                              probe=probe, probe_every=10)
+    assert cached.probes == history.probes
+
+
+def test_the_start_and_the_probing_are_part_of_the_fingerprint(tiny_model, tmp_path):
+    base = fingerprint(tiny_model, FACTS, FAST)
+    assert fingerprint(tiny_model, FACTS, FAST, start=tmp_path / "a-1") != base
+    assert fingerprint(tiny_model, FACTS, FAST, start=tmp_path / "a-2") != \
+        fingerprint(tiny_model, FACTS, FAST, start=tmp_path / "a-1")
+    assert fingerprint(tiny_model, FACTS, FAST, probe_every=5) != base
+    assert fingerprint(tiny_model, FACTS, FAST, probe_every=5) != fingerprint(tiny_model, FACTS, FAST, probe_every=4)
+
+
+def test_continuing_from_a_missing_adapter_says_what_to_do(tiny_model, tokenizer, private_cache):
+    with pytest.raises(FileNotFoundError, match="train the adapter to start from first"):
+        train_adapter("update", tiny_model, tokenizer, FACTS, FAST, start=private_cache / "nothing")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-COLORS = {"base": "#9e9e9e", "fine-tuned": "#d95f02", "retrieval": "#1b9e77", "combined": "#7570b3"}
+COLORS = {"base": "#9e9e9e", "fine-tuned": "#d95f02", "retrieval": "#1b9e77", "combined": "#7570b3",
+          "full retrain": "#d95f02", "incremental update": "#e6ab02", "edit documents": "#1b9e77"}
 
 
 def use_style() -> None:
@@ -33,4 +34,21 @@ def accuracy_bars(accuracies: dict[str, dict[str, float]], title: str, ylabel: s
     ax.set_title(title)
     if len(systems) > 1:
         ax.legend(loc="best")
+    return ax
+
+
+def cost_over_time(timelines: dict[str, list[float]], title: str, unit: str = "seconds of CPU time",
+                   ax=None):
+    """Cumulative cost of keeping a system up to date, one line per way of updating it, month by
+    month on a log scale (the ways differ by orders of magnitude). Notebook 02 draws fine-tuning;
+    notebook 04 adds retrieval's document edits to the same axes."""
+    if ax is None:
+        _, ax = plt.subplots()
+    for label, cumulative in timelines.items():
+        months = range(1, len(cumulative) + 1)
+        ax.plot(months, cumulative, "o-", markersize=3, label=label, color=COLORS.get(label))
+        ax.annotate(f"{cumulative[-1]:,.{0 if cumulative[-1] >= 10 else 2}f}", (months[-1], cumulative[-1]),
+                    textcoords="offset points", xytext=(4, 0), va="center", fontsize=8)
+    ax.set(yscale="log", xlabel="month", ylabel=f"cumulative {unit} (log)", title=title)
+    ax.legend(loc="best")
     return ax

@@ -6,8 +6,8 @@ adapter back in a second (or retrain it, if the cache is empty or the data chang
 from __future__ import annotations
 
 from .prompts import qa_prompt
-from .train import TrainConfig, train_adapter
-from .world import World
+from .train import TrainConfig, adapter_folder, is_cached, train_adapter
+from .world import World, changed_facts
 
 # Measured with benchmarks/fact_recipe.py on 2 CPU cores: 100 % of the 80 trained facts in 60-75 s.
 # Six epochs reach only ~91 %; the compact Q/A prompt keeps each example at ~16 tokens.
@@ -20,8 +20,29 @@ def fact_pairs(world: World, n_augment: int = 0, drugs=None) -> list[tuple[str, 
             if drugs is None or q.drug in drugs]
 
 
+def _fact_adapter_name(world: World, n_augment: int = 0, drugs=None) -> str:
+    return f"facts-{world.time}" + (f"-aug{n_augment}" if n_augment else "") + ("-subset" if drugs else "")
+
+
 def fact_tuned_model(base, tokenizer, world: World, n_augment: int = 0, drugs=None,
                      cfg: TrainConfig = FACT_RECIPE):
     """LoRA adapter fine-tuned on the world's facts: (model, training history)."""
-    name = f"facts-{world.time}" + (f"-aug{n_augment}" if n_augment else "") + ("-subset" if drugs else "")
-    return train_adapter(name, base, tokenizer, fact_pairs(world, n_augment, drugs), cfg)
+    return train_adapter(_fact_adapter_name(world, n_augment, drugs), base, tokenizer,
+                         fact_pairs(world, n_augment, drugs), cfg)
+
+
+def update_pairs(old: World, new: World) -> list[tuple[str, str]]:
+    """Training pairs for what changed between two time points: changed facts and new drugs' facts."""
+    diff = changed_facts(old, new)
+    return [(qa_prompt(q.text), q.answer) for q in diff["changed"] + diff["new"]]
+
+
+def fact_updated_model(base, tokenizer, old: World, new: World, cfg: TrainConfig = FACT_RECIPE,
+                       probe=None, probe_every: int = 0):
+    """The `old`-world fact adapter, trained further on what changed by `new` (an incremental
+    update): (model, history). Trains the `old` adapter first if it is not cached."""
+    start = adapter_folder(_fact_adapter_name(old), base, fact_pairs(old), cfg)
+    if not is_cached(start):
+        fact_tuned_model(base, tokenizer, old, cfg=cfg)
+    return train_adapter(f"facts-{old.time}-updated-{new.time}", base, tokenizer, update_pairs(old, new),
+                         cfg, start=start, probe=probe, probe_every=probe_every)

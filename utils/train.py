@@ -4,7 +4,9 @@ The loss counts answer tokens only (the model should learn the answer, not the q
 Batches are left-padded so every answer sits at the end of its row: the output layer
 (576 x 49,152 weights, a fifth of the model's compute) then runs on the answer positions only.
 Trained LoRA adapters are cached as safetensors under the cache folder, keyed by a fingerprint
-of the data and settings, so a later notebook reuses them and changed data retrains.
+of the data and settings, so a later notebook reuses them and changed data retrains. An adapter can
+also continue from another cached one (an update after the facts changed), and a `probe` can watch
+the model during training (accuracy over the update steps), its readings kept with the history.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
@@ -47,6 +50,7 @@ class History:
     tokens: int = 0  # tokens processed, prompts included: what the compute is spent on
     examples: int = 0
     trainable_parameters: int = 0
+    probes: list[dict] = field(default_factory=list)  # {"step": n, **probe(model)}, if probed
 
     @property
     def tokens_per_second(self) -> float:
@@ -65,9 +69,16 @@ def _batches(encoded, batch_size, generator, pad_id, device):
         yield input_ids, mask, positions, labels
 
 
+Probe = Callable[[object], dict]  # model -> measurements, e.g. accuracies
+
+
 def train(model, tokenizer, pairs: list[tuple[str, str]], cfg: TrainConfig = TrainConfig(),
-          desc: str = "training") -> History:
-    """Train the parameters of `model` that require grad on (prompt, answer) pairs."""
+          desc: str = "training", probe: Probe | None = None, probe_every: int = 0) -> History:
+    """Train the parameters of `model` that require grad on (prompt, answer) pairs.
+
+    With a probe, it measures the model before the first step, every `probe_every` steps and
+    after the last; its time is not counted in `History.seconds`.
+    """
     if not pairs:
         raise ValueError("No training examples: pass a non-empty list of (prompt, answer) pairs.")
     seed_everything(cfg.seed)
@@ -87,6 +98,19 @@ def train(model, tokenizer, pairs: list[tuple[str, str]], cfg: TrainConfig = Tra
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     generator = torch.Generator().manual_seed(cfg.seed)
     history = History(examples=len(pairs), trainable_parameters=sum(p.numel() for p in params))
+    probing = 0.0
+
+    def measure(step: int) -> None:
+        nonlocal probing
+        if probe is None or (history.probes and history.probes[-1]["step"] == step):
+            return
+        t = time.perf_counter()
+        model.eval()
+        history.probes.append({"step": step, **probe(model)})
+        model.train()
+        probing += time.perf_counter() - t
+
+    measure(0)
     model.train()
     started = time.perf_counter()
     with tqdm(total=steps, desc=desc, unit="step") as bar:
@@ -105,7 +129,10 @@ def train(model, tokenizer, pairs: list[tuple[str, str]], cfg: TrainConfig = Tra
                 history.tokens += int(mask.sum())
                 bar.set_postfix(loss=f"{loss.item():.3f}")
                 bar.update()
-    history.seconds = time.perf_counter() - started
+                if probe_every and len(history.losses) % probe_every == 0:
+                    measure(len(history.losses))
+    measure(steps)
+    history.seconds = time.perf_counter() - started - probing
     model.eval()
     return history
 
@@ -118,36 +145,56 @@ def with_lora(base, cfg: TrainConfig = TrainConfig()) -> PeftModel:
     return get_peft_model(copy.deepcopy(base), lora)
 
 
-def fingerprint(base, pairs, cfg: TrainConfig) -> str:
-    """Changes whenever the data, the settings or the base model change."""
+def fingerprint(base, pairs, cfg: TrainConfig, start: Path | None = None,
+                probe_every: int | None = None) -> str:
+    """Changes whenever the data, the settings, the base model, the starting adapter or the
+    probing cadence (whose readings are cached with the history) change."""
     model = base.config.to_dict()
     # The model's name, not the folder it was loaded from: a cache moved elsewhere (FTRAG_CACHE)
     # must still find its adapters.
     model["_name_or_path"] = Path(model.get("_name_or_path", "")).name
-    blob = json.dumps({"model": model, "pairs": pairs, "cfg": asdict(cfg)},
-                      sort_keys=True, default=str)
+    blob = {"model": model, "pairs": pairs, "cfg": asdict(cfg)}
+    if start is not None:
+        blob["start"] = Path(start).name  # itself a fingerprint of what the start was trained on
+    if probe_every is not None:
+        blob["probe_every"] = probe_every
+    blob = json.dumps(blob, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def adapter_folder(name: str, base, pairs, cfg: TrainConfig) -> Path:
-    return cache_dir() / "adapters" / f"{name}-{fingerprint(base, pairs, cfg)}"
+def adapter_folder(name: str, base, pairs, cfg: TrainConfig, start: Path | None = None,
+                   probe_every: int | None = None) -> Path:
+    return cache_dir() / "adapters" / f"{name}-{fingerprint(base, pairs, cfg, start, probe_every)}"
+
+
+def is_cached(folder: Path) -> bool:
+    return (folder / "adapter_model.safetensors").is_file() and (folder / "history.json").is_file()
 
 
 def train_adapter(name: str, base, tokenizer, pairs: list[tuple[str, str]],
-                  cfg: TrainConfig = TrainConfig()) -> tuple[PeftModel, History]:
+                  cfg: TrainConfig = TrainConfig(), start: Path | None = None,
+                  probe: Probe | None = None, probe_every: int = 0) -> tuple[PeftModel, History]:
     """A LoRA adapter trained on `pairs`, loaded from the cache when it was trained before.
 
-    Returns the tuned model (a copy; `base` is unchanged) and its training history.
+    `start`: the folder of a cached adapter to continue training (e.g. an update of a fact-tuned
+    model); otherwise a fresh adapter. Returns the tuned model (a copy; `base` is unchanged) and
+    its training history, with the probe's readings when it was trained with one.
     """
     if cfg.lora_r <= 0:
         raise ValueError("train_adapter trains LoRA adapters (lora_r > 0); for full fine-tuning "
                          "call train() on a copy of the model.")
-    folder = adapter_folder(name, base, pairs, cfg)
-    if (folder / "adapter_model.safetensors").is_file() and (folder / "history.json").is_file():
+    if start is not None and not is_cached(Path(start)):
+        raise FileNotFoundError(f"No trained adapter in {start}: train the adapter to start from first.")
+    folder = adapter_folder(name, base, pairs, cfg, start, probe_every if probe else None)
+    if is_cached(folder):
         model = PeftModel.from_pretrained(copy.deepcopy(base), folder)
         return model.eval(), History(**json.loads((folder / "history.json").read_text()))
-    model = with_lora(base, cfg)
-    history = train(model, tokenizer, pairs, cfg, desc=name)
+    if start is None:
+        model = with_lora(base, cfg)
+    else:
+        seed_everything(cfg.seed)
+        model = PeftModel.from_pretrained(copy.deepcopy(base), start, is_trainable=True)
+    history = train(model, tokenizer, pairs, cfg, desc=name, probe=probe, probe_every=probe_every)
     staging = folder.with_name(folder.name + ".partial")
     model.save_pretrained(staging)  # safetensors
     (staging / "history.json").write_text(json.dumps(asdict(history)))

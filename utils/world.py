@@ -12,7 +12,7 @@ import csv
 import json
 import re
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .config import DATA_DIR
@@ -103,6 +103,11 @@ class World:
         else:
             raise ValueError(f"unknown question kind {kind!r}; choose one of {', '.join(KINDS)}")
         return out
+
+    def as_of(self, question: Question) -> Question:
+        """The same question with the answer this world gives (e.g. the stale, earlier answer)."""
+        answer, aliases = _answer(self.drugs[question.drug], question.attribute)
+        return replace(question, answer=answer, aliases=aliases)
 
     def all_paraphrases(self, drugs=None) -> list[Question]:
         """Every held-out paraphrase template for every trained fact (of `drugs`, if given):

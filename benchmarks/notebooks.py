@@ -1,0 +1,95 @@
+"""Run every numbered notebook headless, each in a fresh kernel, and print what it cost and found.
+
+Per notebook: wall time, peak memory of its kernel, the three slowest cells (where the time goes:
+loading, training or generation), and the headline figures it saved (`utils.results`).
+A benchmark, not a test: run it by hand on an otherwise idle machine.
+
+    .venv/bin/python benchmarks/notebooks.py               # with the cache as it is
+    .venv/bin/python benchmarks/notebooks.py --empty-cache # as on a new machine: fetch, convert, train all
+    .venv/bin/python benchmarks/notebooks.py 02 04         # some notebooks only
+
+Targets on 2 CPU cores: each notebook <= 4 minutes, the series <= 12 minutes, peak RSS <= 3 GB,
+first model fetch and convert (notebook 00 on an empty cache) <= 60 s.
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from utils.results import load_results, results_path  # noqa: E402
+
+# Appended to each notebook (in memory only): the kernel reports its own peak resident memory.
+PEAK_RSS_CELL = ("import resource, sys\n"
+                 "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == 'darwin' else 1024))")
+
+
+def cell_seconds(cell) -> float:
+    timing = cell.metadata.get("execution", {})
+    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+    if not (start and end):
+        return 0.0
+    parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def first_line(cell) -> str:
+    lines = [ln for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("# NBVAL")]
+    return (lines[0] if lines else "")[:70]
+
+
+def run(path: Path, timeout: int) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(PEAK_RSS_CELL))
+    started = time.perf_counter()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    wall = time.perf_counter() - started
+    peak = int(nb.cells[-1].outputs[0]["text"])
+    slowest = sorted(nb.cells[:-1], key=cell_seconds, reverse=True)[:3]
+    return {"wall": wall, "peak": peak, "slowest": [(cell_seconds(c), first_line(c)) for c in slowest]}
+
+
+def headline(prefix: str) -> list[str]:
+    lines = []
+    for path in sorted(results_path("x").parent.glob(f"{prefix}_*.json")):
+        for key, value in sorted((load_results(path.stem) or {}).items()):
+            if isinstance(value, float) and 0 <= value <= 1 and "seconds" not in key:
+                lines.append(f"{key}: {value:.0%}")
+            elif isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                lines.append(f"{key}: {value:,.1f}" if isinstance(value, float) else f"{key}: {value}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("only", nargs="*", help="notebook numbers to run, e.g. 02 04 (default: all)")
+    parser.add_argument("--empty-cache", action="store_true", help="start from an empty cache folder")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds a cell may take")
+    args = parser.parse_args()
+    if args.empty_cache:
+        os.environ["FTRAG_CACHE"] = tempfile.mkdtemp(prefix="ftrag-bench-")  # the kernels inherit it
+    notebooks = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
+                       if not args.only or p.name[:2] in args.only)
+    total = 0.0
+    for path in notebooks:
+        result = run(path, args.timeout)
+        total += result["wall"]
+        print(f"\n{path.name}: {result['wall']:.0f} s, peak RSS {result['peak'] / 1e9:.1f} GB")
+        for seconds, line in result["slowest"]:
+            print(f"   {seconds:6.1f} s  {line}")
+        for line in headline(path.name[:2]):
+            print(f"   {line}")
+    print(f"\nall {len(notebooks)} notebooks: {total / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()

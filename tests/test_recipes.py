@@ -62,7 +62,10 @@ def test_fact_updated_model_trains_the_start_first_when_missing(world, tiny_mode
     names = []
     real = train_mod.train
     monkeypatch.setattr(train_mod, "train", lambda *a, **k: names.append(k["desc"]) or real(*a, **k))
-    _, history = fact_updated_model(tiny_model, tokenizer, world, t1, cfg=cfg)
+    _, history = fact_updated_model(tiny_model, tokenizer, world, t1, cfg=cfg, probe_every=2)
     assert names == ["facts-t0", "facts-t0-updated-t1"] and history.examples == 35
-    fact_updated_model(tiny_model, tokenizer, world, t1, cfg=cfg)  # both cached now
+    # 3 steps, probed at 0, 2 and 3 on every group of t1's trained facts
+    assert [p["step"] for p in history.probes] == [0, 2, 3]
+    assert set(history.probes[0]) == {"step", "changed", "changed: stale", "unchanged", "new"}
+    fact_updated_model(tiny_model, tokenizer, world, t1, cfg=cfg, probe_every=2)  # both cached now
     assert len(names) == 2

@@ -5,6 +5,7 @@ adapter back in a second (or retrain it, if the cache is empty or the data chang
 """
 from __future__ import annotations
 
+from .drift import drift_probe
 from .prompts import qa_prompt
 from .train import TrainConfig, adapter_folder, is_cached, train_adapter
 from .world import World, changed_facts
@@ -38,11 +39,14 @@ def update_pairs(old: World, new: World) -> list[tuple[str, str]]:
 
 
 def fact_updated_model(base, tokenizer, old: World, new: World, cfg: TrainConfig = FACT_RECIPE,
-                       probe=None, probe_every: int = 0):
+                       probe_every: int = 5):
     """The `old`-world fact adapter, trained further on what changed by `new` (an incremental
-    update): (model, history). Trains the `old` adapter first if it is not cached."""
+    update): (model, history). Trains the `old` adapter first if it is not cached.
+
+    Every `probe_every` steps it asks all of `new`'s trained facts (`drift.drift_probe`), so the
+    history shows the update step by step (notebook 02's plot); the probe's time is not counted."""
     start = adapter_folder(_fact_adapter_name(old), base, fact_pairs(old), cfg)
     if not is_cached(start):
         fact_tuned_model(base, tokenizer, old, cfg=cfg)
     return train_adapter(f"facts-{old.time}-updated-{new.time}", base, tokenizer, update_pairs(old, new),
-                         cfg, start=start, probe=probe, probe_every=probe_every)
+                         cfg, start=start, probe=drift_probe(tokenizer, old, new), probe_every=probe_every)

@@ -190,3 +190,28 @@ def test_answer_probability_is_batch_independent_and_tells_answers_apart(memoris
     # Surrounding spaces do not matter: the answer is scored after exactly one space.
     assert answer_probability(model, tokenizer, PROMPTS[:1], ["  " + ANSWERS[0] + " "]) == \
         pytest.approx(right[:1])
+
+
+def test_generate_can_keep_every_line(tiny_model, tokenizer):
+    cfg = TrainConfig(epochs=60, lr=1e-2, batch_size=2, lora_r=8, lora_alpha=16)
+    pairs = [(qa_prompt("What does Calvenix treat?"), "pneumonia\nQ: Who makes it?"),
+             (qa_prompt("Who makes Calvenix?"), "Brightmoor Biotech")]
+    model = with_lora(tiny_model, cfg)
+    train(model, tokenizer, pairs, cfg)
+    prompts = [p for p, _ in pairs]
+    multi_line, single = generate(model, tokenizer, prompts, max_new_tokens=16, first_line_only=False,
+                                  progress=False)
+    assert multi_line.text == "pneumonia\nQ: Who makes it?" and single.text == "Brightmoor Biotech"
+    # The default still stops at the end of the first line.
+    assert generate(model, tokenizer, prompts[:1], max_new_tokens=16, progress=False)[0].text == "pneumonia"
+
+
+def test_evaluate_xml_scores_every_note(tiny_model, tokenizer):
+    from utils.clinical import load_notes
+    from utils.evaluate import evaluate_xml
+    notes = [n for n in load_notes() if n.split == "test"][:3]
+    scored = evaluate_xml(tiny_model, tokenizer, notes, max_new_tokens=4, batch_size=2, progress=False)
+    assert [s.note for s in scored] == notes
+    assert all(not s.verdict.valid and s.fields == 0.0 for s in scored)  # an untrained model writes no XML
+    echo = evaluate_xml(tiny_model, tokenizer, notes, prompt=lambda text: text, max_new_tokens=2, progress=False)
+    assert len(echo) == 3

@@ -134,11 +134,14 @@ XML_MAX_NEW_TOKENS = 44
 
 
 def evaluate_xml(model, tokenizer, notes: list[Note], prompt=note_prompt,
-                 max_new_tokens: int = XML_MAX_NEW_TOKENS, **generate_kwargs) -> list[Scored]:
+                 max_new_tokens: int = XML_MAX_NEW_TOKENS, batch_size: int = 16,
+                 **generate_kwargs) -> list[Scored]:
     """Ask for the diagnosis XML of each note and score it (clinical.score_answers).
 
     prompt: note text -> prompt, by default the compact `Note: ...\\nXML:` the adapter is trained on.
+    batch_size: generate keeps every step's scores over the whole vocabulary: for 48 notes of ~44 new
+    tokens in one batch that is ~1.6 GB more memory; batches of 16 need a third of it, for ~15 % more time.
     """
     answers = generate(model, tokenizer, [prompt(n.text) for n in notes], max_new_tokens=max_new_tokens,
-                       **generate_kwargs)
+                       batch_size=batch_size, **generate_kwargs)
     return score_answers(notes, [a.text for a in answers])

@@ -145,6 +145,10 @@ def test_generate_stops_at_the_end_of_the_first_line(tiny_model, tokenizer):
     assert multi_line.probability == pytest.approx(steps.sum().exp().item(), rel=1e-3)
     [without_newline] = answer_probability(model, tokenizer, [pairs[0][0]], ["pneumonia"])
     assert multi_line.probability < without_newline
+    # first_line_only=False (e.g. for XML spread over lines) keeps the lines after the first.
+    [every_line] = generate(model, tokenizer, [pairs[0][0]], max_new_tokens=16, first_line_only=False,
+                            progress=False)
+    assert every_line.text == "pneumonia\nQ: Who makes it?"
 
 
 def test_generate_stops_after_max_new_tokens(tiny_model, tokenizer):
@@ -190,20 +194,6 @@ def test_answer_probability_is_batch_independent_and_tells_answers_apart(memoris
     # Surrounding spaces do not matter: the answer is scored after exactly one space.
     assert answer_probability(model, tokenizer, PROMPTS[:1], ["  " + ANSWERS[0] + " "]) == \
         pytest.approx(right[:1])
-
-
-def test_generate_can_keep_every_line(tiny_model, tokenizer):
-    cfg = TrainConfig(epochs=60, lr=1e-2, batch_size=2, lora_r=8, lora_alpha=16)
-    pairs = [(qa_prompt("What does Calvenix treat?"), "pneumonia\nQ: Who makes it?"),
-             (qa_prompt("Who makes Calvenix?"), "Brightmoor Biotech")]
-    model = with_lora(tiny_model, cfg)
-    train(model, tokenizer, pairs, cfg)
-    prompts = [p for p, _ in pairs]
-    multi_line, single = generate(model, tokenizer, prompts, max_new_tokens=16, first_line_only=False,
-                                  progress=False)
-    assert multi_line.text == "pneumonia\nQ: Who makes it?" and single.text == "Brightmoor Biotech"
-    # The default still stops at the end of the first line.
-    assert generate(model, tokenizer, prompts[:1], max_new_tokens=16, progress=False)[0].text == "pneumonia"
 
 
 def test_evaluate_xml_scores_every_note(tiny_model, tokenizer):

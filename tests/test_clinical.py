@@ -291,3 +291,58 @@ def test_conditions_come_from_the_formulary_list(notes):
 def test_generator_reproduces_the_file():
     lines = (DATA / "notes.jsonl").read_text(encoding="utf-8").splitlines()
     assert _make_notes().build_lines() == lines
+
+
+# --- more untrusted answers ------------------------------------------------------
+
+XINCLUDE = ('<diagnosis xmlns:xi="http://www.w3.org/2001/XInclude"><age>54</age><sex>female</sex>'
+            '<condition><xi:include href="file:///etc/passwd" parse="text"/></condition>'
+            '<severity>mild</severity></diagnosis>')
+
+
+def test_xinclude_is_neither_followed_nor_accepted():
+    v = validate_xml(XINCLUDE)
+    assert not v.valid and v.diagnosis is None
+    assert "root:" not in v.reason
+
+
+@pytest.mark.parametrize("text", [
+    BILLION_LAUGHS.replace("DOCTYPE", "doctype"),  # not XML either way: refused, never expanded
+    XXE.replace("<?xml", "  <?xml"),
+    "<" * 20_000,
+    "<diagnosis>" * 3000 + "</diagnosis>" * 3000,
+])
+def test_odd_or_oversized_answers_get_a_quick_verdict(text):
+    start = time.perf_counter()
+    v = validate_xml(text)
+    assert time.perf_counter() - start < 1.0
+    assert not v.valid and v.diagnosis is None and v.reason
+
+
+# --- scoring answers -------------------------------------------------------------
+
+def _note(expected, id="n1"):
+    from utils.clinical import Note
+    return Note(id=id, split="test", style="soap", text="54F gout, moderate.", expected=expected)
+
+
+def test_score_answers_and_summarize():
+    from utils.clinical import score_answers, summarize
+    notes = [_note(GOUT, "a"), _note(GOUT, "b"), _note(GOUT, "c")]
+    answers = [VALID, VALID.replace("female", "male"), "gout, moderate"]
+    scored = score_answers(notes, answers)
+    assert [s.verdict.valid for s in scored] == [True, True, False]
+    assert [s.fields for s in scored] == [1.0, 0.75, 0.0]
+    assert scored[1].answer == answers[1] and scored[2].note.id == "c"
+    summary = summarize(scored)
+    assert summary["valid"] == pytest.approx(2 / 3)
+    assert summary["fields"] == pytest.approx(1.75 / 3)
+    assert summary["sex"] == pytest.approx(1 / 3) and summary["age"] == pytest.approx(2 / 3)
+
+
+def test_scoring_refuses_mismatched_or_empty_input():
+    from utils.clinical import score_answers, summarize
+    with pytest.raises(ValueError, match="one answer a note"):
+        score_answers([_note(GOUT)], [])
+    with pytest.raises(ValueError, match="nothing to summarize"):
+        summarize([])

@@ -145,6 +145,10 @@ def test_generate_stops_at_the_end_of_the_first_line(tiny_model, tokenizer):
     assert multi_line.probability == pytest.approx(steps.sum().exp().item(), rel=1e-3)
     [without_newline] = answer_probability(model, tokenizer, [pairs[0][0]], ["pneumonia"])
     assert multi_line.probability < without_newline
+    # first_line_only=False (e.g. for XML spread over lines) keeps the lines after the first.
+    [every_line] = generate(model, tokenizer, [pairs[0][0]], max_new_tokens=16, first_line_only=False,
+                            progress=False)
+    assert every_line.text == "pneumonia\nQ: Who makes it?"
 
 
 def test_generate_stops_after_max_new_tokens(tiny_model, tokenizer):
@@ -190,3 +194,14 @@ def test_answer_probability_is_batch_independent_and_tells_answers_apart(memoris
     # Surrounding spaces do not matter: the answer is scored after exactly one space.
     assert answer_probability(model, tokenizer, PROMPTS[:1], ["  " + ANSWERS[0] + " "]) == \
         pytest.approx(right[:1])
+
+
+def test_evaluate_xml_scores_every_note(tiny_model, tokenizer):
+    from utils.clinical import load_notes
+    from utils.evaluate import evaluate_xml
+    notes = [n for n in load_notes() if n.split == "test"][:3]
+    scored = evaluate_xml(tiny_model, tokenizer, notes, max_new_tokens=4, batch_size=2, progress=False)
+    assert [s.note for s in scored] == notes
+    assert all(not s.verdict.valid and s.fields == 0.0 for s in scored)  # an untrained model writes no XML
+    echo = evaluate_xml(tiny_model, tokenizer, notes, prompt=lambda text: text, max_new_tokens=2, progress=False)
+    assert len(echo) == 3

@@ -1,10 +1,12 @@
-"""utils/recipes.py: the fact-tuning recipe the notebooks share."""
+"""utils/recipes.py: the fact, update and XML recipes the notebooks share."""
 import pytest
 
 import utils.train as train_mod
+from utils.clinical import load_notes, to_xml, validate_xml
 from utils.evaluate import generate
 from utils.prompts import qa_prompt
-from utils.recipes import FACT_RECIPE, fact_pairs, fact_tuned_model, fact_updated_model, update_pairs
+from utils.recipes import (FACT_RECIPE, XML_RECIPE, fact_pairs, fact_tuned_model, fact_updated_model,
+                           update_pairs, xml_config, xml_pairs, xml_training_notes, xml_tuned_model)
 from utils.train import TrainConfig
 from utils.world import load_world
 
@@ -69,3 +71,52 @@ def test_fact_updated_model_trains_the_start_first_when_missing(world, tiny_mode
     assert set(history.probes[0]) == {"step", "changed", "changed: stale", "unchanged", "new"}
     fact_updated_model(tiny_model, tokenizer, world, t1, cfg=cfg, probe_every=2)  # both cached now
     assert len(names) == 2
+
+
+# --- the XML recipe ----------------------------------------------------------------
+
+
+def test_xml_training_notes_take_the_styles_in_turn():
+    train_notes = [n for n in load_notes() if n.split == "train"]
+    styles = {n.style for n in train_notes}
+    assert len({n.style for n in xml_training_notes(len(styles))}) == len(styles)
+    first16 = xml_training_notes(16)
+    assert all(sum(n.style == s for n in first16) == 2 for s in styles)
+    assert {n.id for n in xml_training_notes(48)} == {n.id for n in train_notes}
+    assert xml_training_notes(48)[:5] == xml_training_notes(5)  # a larger set extends a smaller one
+
+
+@pytest.mark.parametrize("bad", [0, -1, 49, 2.5, True, "4", None])
+def test_xml_training_notes_refuse_impossible_sizes(bad):
+    with pytest.raises(ValueError, match="from 1 to 48"):
+        xml_training_notes(bad)
+
+
+def test_xml_pairs_are_note_prompts_with_valid_xml():
+    pairs = xml_pairs(8)
+    notes = xml_training_notes(8)
+    assert len(pairs) == 8
+    for (prompt, answer), note in zip(pairs, notes):
+        assert prompt == f"Note: {note.text}\nXML:"
+        assert answer == to_xml(note.expected) and validate_xml(answer).diagnosis == note.expected
+
+
+def test_the_xml_recipe_is_the_benchmarked_one():
+    assert XML_RECIPE == TrainConfig(epochs=2, lr=3e-3, batch_size=4, lora_r=16, lora_alpha=32)
+    # Small sets get more passes: every adapter of the learning curve sees at least 32 examples.
+    assert [xml_config(n).epochs for n in (4, 8, 16, 48)] == [8, 4, 2, 2]
+    assert xml_config(4).lr == XML_RECIPE.lr and xml_config(5, min_examples=10).epochs == 2
+
+
+def test_xml_tuned_model_trains_once_then_loads(tiny_model, tokenizer, monkeypatch):
+    cfg = TrainConfig(epochs=1, lr=1e-2, batch_size=2, lora_r=4, lora_alpha=8)
+    model, history = xml_tuned_model(tiny_model, tokenizer, n_train=4, cfg=cfg)
+    assert history.examples == 4 and len(history.losses) == 8 * 2  # 8 epochs of 2 steps
+
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: pytest.fail("should load from the cache"))
+    again, cached = xml_tuned_model(tiny_model, tokenizer, n_train=4, cfg=cfg)
+    assert cached == history
+    prompts = [p for p, _ in xml_pairs(4)]
+    assert generate(again, tokenizer, prompts, progress=False) == generate(model, tokenizer, prompts, progress=False)
+    with pytest.raises(ValueError, match="from 1 to 48"):
+        xml_tuned_model(tiny_model, tokenizer, n_train=100, cfg=cfg)

@@ -208,3 +208,37 @@ def field_accuracy(pred: Diagnosis | None, expected: Diagnosis, fields=FIELDS) -
         return _norm(a) == _norm(b) if field in ("condition", "drug") else a == b
 
     return sum(same(f) for f in fields) / len(fields)
+
+
+# --- scoring a model's answers ---------------------------------------------------
+
+@dataclass(frozen=True)
+class Scored:
+    note: Note
+    answer: str
+    verdict: Verdict
+    fields: float  # share of FIELDS right; 0 when the answer is not schema-valid
+
+
+def score_answers(notes: list[Note], answers: list[str]) -> list[Scored]:
+    """Validate each answer and compare it with its note's expected diagnosis."""
+    if len(notes) != len(answers):
+        raise ValueError(f"{len(notes)} notes but {len(answers)} answers: give one answer a note")
+    scored = []
+    for note, answer in zip(notes, answers):
+        verdict = validate_xml(answer)
+        scored.append(Scored(note, answer, verdict, field_accuracy(verdict.diagnosis, note.expected)))
+    return scored
+
+
+def summarize(scored: list[Scored]) -> dict[str, float]:
+    """Share of schema-valid answers, mean field accuracy (invalid answers count 0), and the share
+    right of each field."""
+    if not scored:
+        raise ValueError("nothing to summarize: no scored answers")
+    n = len(scored)
+    summary = {"valid": sum(s.verdict.valid for s in scored) / n,
+               "fields": sum(s.fields for s in scored) / n}
+    for f in FIELDS:
+        summary[f] = sum(field_accuracy(s.verdict.diagnosis, s.note.expected, (f,)) for s in scored) / n
+    return summary

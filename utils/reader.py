@@ -219,9 +219,13 @@ def reader_examples(worlds: list[World], n_drugs: int = 32, per_drug: int = 2,
 
 
 def few_shot(worlds: list[World], seed: int = 1) -> tuple[tuple[str, str, str], ...]:
-    """Two in-context examples for the base model: one answered by copying a name from the
-    passage, one that the passage does not answer."""
+    """Two in-context examples for the base model, each answered by copying from its passage.
+
+    No "unknown" example: with a shot answered "unknown" the base model said "unknown" to most
+    answerable t0 questions (23-58 % right a kind), with these two it got 90-100 % (measured on a
+    quarter of them); unknown drugs are left to the retrieval score threshold.
+    """
     rng = random.Random(seed)
     a, b = synthetic_drugs(2, worlds, seed)
     return ((passage_text(synthetic_leaflet(a, rng)), _ask(a, "maker", rng), a["maker"]),
-            (passage_text(synthetic_leaflet(b, rng)), _ask(a, "treats", rng), UNKNOWN))
+            (passage_text(synthetic_leaflet(b, rng)), _ask(b, "treats", rng), b["treats"]))

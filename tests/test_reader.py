@@ -1,4 +1,6 @@
 """utils/reader.py: reader prompts and the synthetic leaflets the reader adapter learns from."""
+import re
+
 import pytest
 
 from utils.reader import (few_shot, passage_text, rag_prompt, reader_examples, reader_prompt,
@@ -60,3 +62,19 @@ def test_reader_examples_answer_from_their_passage(worlds):
 def test_few_shot_answers_are_copied_from_their_passages(worlds):
     shots = few_shot(worlds)
     assert len(shots) == 2 and all(a in p and a != UNKNOWN for p, _, a in shots)
+
+
+def test_a_leaflet_that_reports_a_change_is_answered_with_the_new_value(worlds):
+    changes = {  # what the change sentences say: (old, new)
+        r"from (\d+) mg to (\d+) mg": "max dose", r"maximum was (\d+) mg a day; it is now (\d+) mg": "max dose",
+        r"sold by ([^;]+); since \d+ it has been made by ([^.]+)\.": "maker",
+        r"([A-Z]\w+ \w+) took over ([A-Z]\w+ \w+) in": "maker (new, old)"}
+    seen = set()
+    for e in reader_examples(worlds):
+        for pattern, what in changes.items():
+            match = re.search(pattern, e.passage)
+            if match and e.answer in (match[1], match[2], match[1] + " mg", match[2] + " mg"):
+                new = match[1] if what == "maker (new, old)" else match[2]
+                assert e.answer.removesuffix(" mg") == new, (e.question, e.answer, match[0])
+                seen.add(pattern)
+    assert seen == set(changes)  # every kind of change is asked about

@@ -89,15 +89,17 @@ _FILLERS = [
     "Tell your doctor if you have kidney problems.",
 ]
 # What changed, in the way the t1 leaflets report it (worded differently): the answer is the new value.
-_MAKER_CHANGE = "{name} used to be sold by {old}; since {y} it has been made by {new}."
-_DOSE_CHANGE = "In {y} the daily limit was changed from {old} mg to {new} mg."
+_MAKER_CHANGES = ["{name} used to be sold by {old}; since {y} it has been made by {new}.",
+                  "{new} took over {old} in {y} and has made {name} ever since."]
+_DOSE_CHANGES = ["In {y} the daily limit was changed from {old} mg to {new} mg.",
+                 "Until {y} the maximum was {old} mg a day; it is now {new} mg."]
 
 # Our own question phrasings; none is a template of data/world/questions.json.
 _QUESTIONS = {
     "treats": ["What is {name} taken for?", "{name} is given to patients with which condition?",
                "which condition is {lower} for?", "For what illness would a doctor prescribe {name}?"],
     "maker": ["Which company produces {name}?", "Who is the manufacturer of {name}?",
-              "{name} comes from which company?", "who sells {lower}?"],
+              "{name} comes from which company?", "who sells {lower}?", "Who produces {name}?"],
     "reversed": ["Which medicine is used for {treats}?", "What should a patient with {treats} take?",
                  "What is prescribed against {treats}?", "{treats}: which drug helps?"],
     "max_daily_dose_mg": ["How many mg of {name} can be taken in one day at most?",
@@ -163,12 +165,12 @@ def synthetic_drugs(n: int, worlds: list[World], seed: int = 0) -> list[dict]:
 
 def synthetic_leaflet(drug: dict, rng: random.Random, change: tuple | None = None) -> str:
     """A leaflet like data/world/documents: heading, then one paragraph. `change` is
-    ("maker", old) or ("dose", old): the leaflet says what the value was before."""
+    ("maker", old) or ("max_daily_dose_mg", old): the leaflet says what the value was before."""
     extra = rng.choice(_FILLERS)
     if change and change[0] == "maker":
-        extra = _MAKER_CHANGE.format(name=drug["name"], old=change[1], new=drug["maker"], y=rng.randint(2020, 2026))
-    elif change and change[0] == "dose":
-        extra = _DOSE_CHANGE.format(old=change[1], new=drug["max_daily_dose_mg"], y=rng.randint(2020, 2026))
+        extra = rng.choice(_MAKER_CHANGES).format(name=drug["name"], old=change[1], new=drug["maker"], y=rng.randint(2020, 2026))
+    elif change and change[0] == "max_daily_dose_mg":
+        extra = rng.choice(_DOSE_CHANGES).format(old=change[1], new=drug["max_daily_dose_mg"], y=rng.randint(2020, 2026))
     body = rng.choice(_TEMPLATES).format(
         name=drug["name"], treats=drug["treats"], maker=drug["maker"], year=drug["year_approved"],
         dose=drug["max_daily_dose_mg"], disc=drug["discoverer"], extra=extra)
@@ -189,27 +191,30 @@ def _ask(drug: dict, attribute: str, rng: random.Random) -> str:
                                                     treats=drug["treats"])
 
 
-def reader_examples(worlds: list[World], n_drugs: int = 32, per_drug: int = 2,
-                    unanswerable: float = 0.5, seed: int = 0) -> list[Example]:
+def reader_examples(worlds: list[World], n_drugs: int = 44, per_drug: int = 2,
+                    unanswerable: float = 1.0, seed: int = 0) -> list[Example]:
     """Training examples for the reader: for each invented drug, its leaflet with `per_drug`
     questions it answers, and with probability `unanswerable` one it does not (about another
     invented drug, or a condition it does not treat), whose answer is "unknown".
 
-    A quarter of the leaflets say a fact changed (maker or dose): the answer is the current value,
-    the behaviour the t1 leaflets need.
+    A third of the leaflets say a fact changed (maker or dose), and are asked about it: the answer
+    is the current value, the behaviour the t1 leaflets need.
     """
     rng = random.Random(seed)
     drugs = synthetic_drugs(n_drugs, worlds, seed)
     attributes = list(_QUESTIONS)
     examples = []
     for i, drug in enumerate(drugs):
+        asked = rng.sample(attributes, per_drug)
         change = None
-        if i % 4 == 3:
+        if i % 3 == 2:
             other = drugs[(i + 1) % len(drugs)]
-            change = rng.choice([("maker", other["maker"]), ("dose", rng.choice(
-                [d for d in _DOSES if d != drug["max_daily_dose_mg"]]))])
+            attribute = rng.choice(["maker", "max_daily_dose_mg"])
+            change = (attribute, other["maker"] if attribute == "maker" else rng.choice(
+                [d for d in _DOSES if d != drug["max_daily_dose_mg"]]))
+            asked = [attribute] + [a for a in asked if a != attribute][:per_drug - 1]
         leaflet = synthetic_leaflet(drug, rng, change)
-        for attribute in rng.sample(attributes, per_drug):
+        for attribute in asked:
             examples.append(Example(leaflet, _ask(drug, attribute, rng), _answer(drug, attribute)))
         if rng.random() < unanswerable:
             # Another drug's name or condition: the passage is about something else.

@@ -52,6 +52,7 @@ def main() -> None:
                         help="comma-separated: base-0shot, base-2shot, adapter")
     parser.add_argument("--epochs", type=int, default=READER_RECIPE.epochs)
     parser.add_argument("--lr", type=float, default=READER_RECIPE.lr)
+    parser.add_argument("--batch-size", type=int, default=READER_RECIPE.batch_size)
     parser.add_argument("--drugs", type=int, default=32, help="invented drugs to train on")
     parser.add_argument("--per-drug", type=int, default=2, help="answerable questions a leaflet")
     parser.add_argument("--every", type=int, default=1, help="ask every n-th question only (quicker)")
@@ -75,10 +76,11 @@ def main() -> None:
             readers[name] = (base, few_shot([t0, t1]))
         elif name == "adapter":
             kwargs = dict(n_drugs=args.drugs, per_drug=args.per_drug)
-            cfg = replace(READER_RECIPE, epochs=args.epochs, lr=args.lr)
+            cfg = replace(READER_RECIPE, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size)
             pairs = reader_pairs([t0, t1], **kwargs)
             model, history = reader_tuned_model(base, tokenizer, cfg, **kwargs)
-            print(f"reader adapter: {len(pairs)} examples, {cfg.epochs} epochs, lr {cfg.lr:g}: "
+            print(f"reader adapter: {len(pairs)} examples, {cfg.epochs} epochs, lr {cfg.lr:g}, "
+                  f"batch {cfg.batch_size}: "
                   f"{history.seconds:.0f} s, {history.tokens:,} tokens, {history.tokens_per_second:.0f} "
                   f"tokens/s (as trained; a cached adapter reports its first training)")
             readers[name] = (model, ())

@@ -3,8 +3,9 @@ import re
 
 import pytest
 
-from utils.reader import (few_shot, passage_text, rag_prompt, reader_examples, reader_prompt,
-                          synthetic_drugs)
+from utils.evaluate import Answer, Result
+from utils.reader import (abstain_below, few_shot, passage_text, rag_prompt, reader_examples,
+                          reader_prompt, synthetic_drugs)
 from utils.retrieval import Retriever
 from utils.world import UNKNOWN, load_world
 
@@ -78,3 +79,14 @@ def test_a_leaflet_that_reports_a_change_is_answered_with_the_new_value(worlds):
                 assert e.answer.removesuffix(" mg") == new, (e.question, e.answer, match[0])
                 seen.add(pattern)
     assert seen == set(changes)  # every kind of change is asked about
+
+
+def test_abstain_below_replaces_low_score_answers_only(worlds):
+    t0 = worlds[0]
+    retriever = Retriever(t0.documents)
+    known, unknown = t0.questions("trained")[0], t0.questions("unknown")[0]
+    guesses = [Result(known, Answer(known.answer, 0.9), True), Result(unknown, Answer("gout", 0.9), False)]
+    kept, abstained = abstain_below(guesses, retriever, threshold=1.0)
+    assert kept == guesses[0]
+    assert abstained.answer.text == UNKNOWN and abstained.correct
+    assert all(r.answer.text == UNKNOWN for r in abstain_below(guesses, retriever, threshold=100.0))

@@ -1,6 +1,6 @@
 import pytest
 
-from utils.retrieval import Retriever, tokenize
+from utils.retrieval import Retriever, choose_threshold, tokenize
 from utils.world import load_world
 
 LEAFLETS = {
@@ -89,3 +89,18 @@ def test_deterministic(world):
 
 def test_tokenize_drops_question_words_and_keeps_names_and_numbers():
     assert tokenize(["Which drug treats Motion sickness? At most 2000 mg."]) == [["motion", "sickness", "2000", "mg"]]
+
+
+def test_choose_threshold_splits_in_the_middle_of_the_gap():
+    assert choose_threshold(known=[1.2, 2.0, 3.1], unknown=[0.0, 0.6]) == pytest.approx(0.9)
+
+
+def test_choose_threshold_with_overlap_makes_fewest_errors():
+    # One unknown question scores like a known one: the best cut misclassifies only it.
+    t = choose_threshold(known=[1.0, 1.5, 2.0], unknown=[0.1, 0.2, 1.7])
+    assert 0.2 < t <= 1.0
+
+
+def test_choose_threshold_needs_both_kinds():
+    with pytest.raises(ValueError, match="both"):
+        choose_threshold([1.0], [])

@@ -13,6 +13,7 @@ import random
 import re
 from dataclasses import dataclass
 
+from .evaluate import Answer, Result, is_correct
 from .world import UNKNOWN, World
 
 # ---------------------------------------------------------------- prompts
@@ -167,10 +168,11 @@ def synthetic_leaflet(drug: dict, rng: random.Random, change: tuple | None = Non
     """A leaflet like data/world/documents: heading, then one paragraph. `change` is
     ("maker", old) or ("max_daily_dose_mg", old): the leaflet says what the value was before."""
     extra = rng.choice(_FILLERS)
-    if change and change[0] == "maker":
-        extra = rng.choice(_MAKER_CHANGES).format(name=drug["name"], old=change[1], new=drug["maker"], y=rng.randint(2020, 2026))
-    elif change and change[0] == "max_daily_dose_mg":
-        extra = rng.choice(_DOSE_CHANGES).format(old=change[1], new=drug["max_daily_dose_mg"], y=rng.randint(2020, 2026))
+    if change:
+        attribute, old = change
+        sentences = _MAKER_CHANGES if attribute == "maker" else _DOSE_CHANGES
+        extra = rng.choice(sentences).format(name=drug["name"], old=old, new=drug[attribute],
+                                             y=rng.randint(2020, 2026))
     body = rng.choice(_TEMPLATES).format(
         name=drug["name"], treats=drug["treats"], maker=drug["maker"], year=drug["year_approved"],
         dose=drug["max_daily_dose_mg"], disc=drug["discoverer"], extra=extra)
@@ -234,3 +236,14 @@ def few_shot(worlds: list[World], seed: int = 1) -> tuple[tuple[str, str, str], 
     a, b = synthetic_drugs(2, worlds, seed)
     return ((passage_text(synthetic_leaflet(a, rng)), _ask(a, "maker", rng), a["maker"]),
             (passage_text(synthetic_leaflet(b, rng)), _ask(b, "treats", rng), b["treats"]))
+
+
+def abstain_below(results: list[Result], retriever, threshold: float) -> list[Result]:
+    """The same results, but "unknown" wherever the best passage for the question scored below
+    `threshold`: the system then says it does not know instead of letting the reader guess."""
+    out = []
+    for r in results:
+        if retriever.search(r.question.text, 1)[0].score < threshold:
+            r = Result(r.question, Answer(UNKNOWN, 1.0), is_correct(r.question, UNKNOWN))
+        out.append(r)
+    return out

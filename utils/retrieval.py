@@ -89,3 +89,16 @@ class Retriever:
         scores = self.scores(query)
         best = np.argsort(-scores, kind="stable")[:k]
         return [Passage(self._names[i], self.documents[self._names[i]], float(scores[i])) for i in best]
+
+
+def choose_threshold(known: list[float], unknown: list[float]) -> float:
+    """The top-score threshold that misclassifies the fewest questions (answerable ones must score
+    at least it, unanswerable ones below it), in the middle of its gap so new data has a margin."""
+    if not known or not unknown:
+        raise ValueError("choose_threshold needs top scores of both answerable (known) and "
+                         "unanswerable (unknown) questions")
+    cuts = sorted(set(known) | set(unknown))
+    # A cut between two neighbouring scores, plus one above all: every way of splitting them.
+    candidates = [(a + b) / 2 for a, b in zip(cuts, cuts[1:])] + [cuts[-1] + 1]
+    errors = [sum(s < t for s in known) + sum(s >= t for s in unknown) for t in candidates]
+    return candidates[errors.index(min(errors))]

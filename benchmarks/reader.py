@@ -20,9 +20,9 @@ from utils.config import setup  # noqa: E402
 from utils.evaluate import accuracy_by_kind, evaluate, generate  # noqa: E402
 from utils.model import load_model  # noqa: E402
 from utils.prompts import qa_prompt  # noqa: E402
-from utils.reader import few_shot, rag_prompt  # noqa: E402
+from utils.reader import abstain_below, few_shot, rag_prompt  # noqa: E402
 from utils.recipes import READER_RECIPE, reader_pairs, reader_tuned_model  # noqa: E402
-from utils.retrieval import Retriever  # noqa: E402
+from utils.retrieval import Retriever, choose_threshold  # noqa: E402
 from utils.world import changed_facts, load_world  # noqa: E402
 
 KINDS = ("trained", "paraphrase", "reversed", "documented", "unknown")
@@ -53,8 +53,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=READER_RECIPE.epochs)
     parser.add_argument("--lr", type=float, default=READER_RECIPE.lr)
     parser.add_argument("--batch-size", type=int, default=READER_RECIPE.batch_size)
-    parser.add_argument("--drugs", type=int, default=32, help="invented drugs to train on")
+    parser.add_argument("--drugs", type=int, default=44, help="invented drugs to train on")
     parser.add_argument("--per-drug", type=int, default=2, help="answerable questions a leaflet")
+    parser.add_argument("--unanswerable", type=float, default=1.0,
+                        help="share of leaflets that also get a question they do not answer")
     parser.add_argument("--every", type=int, default=1, help="ask every n-th question only (quicker)")
     args = parser.parse_args()
 
@@ -62,6 +64,8 @@ def main() -> None:
     base, tokenizer = load_model()
     t0, t1 = load_world("t0"), load_world("t1")
     retriever = Retriever(t0.documents)
+    top = {kind: [retriever.search(q.text, 1)[0].score for q in t0.questions(kind)] for kind in KINDS}
+    threshold = choose_threshold([s for kind in KINDS[:-1] for s in top[kind]], top["unknown"])
     questions = [q for kind in KINDS for q in t0.questions(kind)[::args.every]]
     changed = changed_facts(t0, t1)["changed"]
     t1_questions = [q for kind in KINDS for q in t1.questions(kind)[::args.every]]
@@ -75,7 +79,7 @@ def main() -> None:
         elif name == "base-2shot":
             readers[name] = (base, few_shot([t0, t1]))
         elif name == "adapter":
-            kwargs = dict(n_drugs=args.drugs, per_drug=args.per_drug)
+            kwargs = dict(n_drugs=args.drugs, per_drug=args.per_drug, unanswerable=args.unanswerable)
             cfg = replace(READER_RECIPE, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size)
             pairs = reader_pairs([t0, t1], **kwargs)
             model, history = reader_tuned_model(base, tokenizer, cfg, **kwargs)
@@ -90,8 +94,12 @@ def main() -> None:
     print(f"\n{'':<34}" + "".join(f"{k:>12}" for k in KINDS))
     for name, (model, shots) in readers.items():
         retriever.update(t0.documents)
-        report(f"{name}, t0", evaluate(model, tokenizer, questions, prompt=rag_prompt(retriever, shots),
-                                       progress=False))
+        results = evaluate(model, tokenizer, questions, prompt=rag_prompt(retriever, shots), progress=False)
+        report(f"{name}, t0", results)
+        report(f"{name}, t0, threshold {threshold:.2f}", abstain_below(results, retriever, threshold))
+        for r in results:
+            if not r.correct and r.question.kind != "unknown":
+                print(f"  {r.question.text!r}: {r.answer.text!r}, wanted {r.question.answer!r}")
         retriever.update(t1.documents)
         prompt = rag_prompt(retriever, shots)
         results = evaluate(model, tokenizer, changed, prompt=prompt, progress=False)

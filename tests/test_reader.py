@@ -69,7 +69,8 @@ def test_a_leaflet_that_reports_a_change_is_answered_with_the_new_value(worlds):
     changes = {  # what the change sentences say: (old, new)
         r"from (\d+) mg to (\d+) mg": "max dose", r"maximum was (\d+) mg a day; it is now (\d+) mg": "max dose",
         r"sold by ([^;]+); since \d+ it has been made by ([^.]+)\.": "maker",
-        r"([A-Z]\w+ \w+) took over ([A-Z]\w+ \w+) in": "maker (new, old)"}
+        r"([A-Z]\w+ \w+) took over ([A-Z]\w+ \w+) in": "maker (new, old)",
+        r"first made by ([^,]+), a company that ([^.]+) bought in": "maker"}
     seen = set()
     for e in reader_examples(worlds):
         for pattern, what in changes.items():

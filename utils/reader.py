@@ -91,7 +91,8 @@ _FILLERS = [
 ]
 # What changed, in the way the t1 leaflets report it (worded differently): the answer is the new value.
 _MAKER_CHANGES = ["{name} used to be sold by {old}; since {y} it has been made by {new}.",
-                  "{new} took over {old} in {y} and has made {name} ever since."]
+                  "{new} took over {old} in {y} and has made {name} ever since.",
+                  "{name} was first made by {old}, a company that {new} bought in {y}."]
 _DOSE_CHANGES = ["In {y} the daily limit was changed from {old} mg to {new} mg.",
                  "Until {y} the maximum was {old} mg a day; it is now {new} mg."]
 
@@ -199,8 +200,8 @@ def reader_examples(worlds: list[World], n_drugs: int = 44, per_drug: int = 2,
     questions it answers, and with probability `unanswerable` one it does not (about another
     invented drug, or a condition it does not treat), whose answer is "unknown".
 
-    A third of the leaflets say a fact changed (maker or dose), and are asked about it: the answer
-    is the current value, the behaviour the t1 leaflets need.
+    Half the leaflets say a fact changed (the maker, twice as often as the dose), and are asked
+    about it: the answer is the current value, the behaviour the t1 leaflets need.
     """
     rng = random.Random(seed)
     drugs = synthetic_drugs(n_drugs, worlds, seed)
@@ -209,9 +210,9 @@ def reader_examples(worlds: list[World], n_drugs: int = 44, per_drug: int = 2,
     for i, drug in enumerate(drugs):
         asked = rng.sample(attributes, per_drug)
         change = None
-        if i % 3 == 2:
+        if i % 2 == 1:
             other = drugs[(i + 1) % len(drugs)]
-            attribute = rng.choice(["maker", "max_daily_dose_mg"])
+            attribute = rng.choice(["maker", "maker", "max_daily_dose_mg"])
             change = (attribute, other["maker"] if attribute == "maker" else rng.choice(
                 [d for d in _DOSES if d != drug["max_daily_dose_mg"]]))
             asked = [attribute] + [a for a in asked if a != attribute][:per_drug - 1]

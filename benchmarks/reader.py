@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=READER_RECIPE.batch_size)
     parser.add_argument("--drugs", type=int, default=44, help="invented drugs to train on")
     parser.add_argument("--per-drug", type=int, default=2, help="answerable questions a leaflet")
-    parser.add_argument("--unanswerable", type=float, default=1.0,
+    parser.add_argument("--unanswerable", type=float, default=0.25,
                         help="share of leaflets that also get a question they do not answer")
     parser.add_argument("--every", type=int, default=1, help="ask every n-th question only (quicker)")
     args = parser.parse_args()

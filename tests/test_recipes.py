@@ -4,7 +4,7 @@ import pytest
 import utils.train as train_mod
 from utils.evaluate import generate
 from utils.prompts import qa_prompt
-from utils.recipes import FACT_RECIPE, fact_pairs, fact_tuned_model
+from utils.recipes import FACT_RECIPE, fact_pairs, fact_tuned_model, reader_pairs, reader_tuned_model
 from utils.train import TrainConfig
 from utils.world import load_world
 
@@ -44,3 +44,19 @@ def test_fact_tuned_model_trains_once_then_loads(world, tiny_model, tokenizer, m
     assert cached == history
     prompts = [p for p, _ in fact_pairs(world, drugs=subset)]
     assert generate(again, tokenizer, prompts, progress=False) == generate(model, tokenizer, prompts, progress=False)
+
+
+def test_reader_pairs_are_zero_shot_passage_prompts():
+    worlds = [load_world("t0"), load_world("t1")]
+    pairs = reader_pairs(worlds)
+    assert pairs == reader_pairs(worlds)  # same data, same adapter fingerprint
+    assert all(p.startswith("Passage: ") and p.count("Passage: ") == 1 and p.endswith("\nA:") for p, _ in pairs)
+    assert any(a == "unknown" for _, a in pairs) and not any(d in p for p, _ in pairs for d in worlds[1].drugs)
+
+
+def test_reader_tuned_model_trains_once_then_loads(tiny_model, tokenizer, monkeypatch):
+    cfg = TrainConfig(epochs=1, lr=1e-2, batch_size=4, lora_r=4, lora_alpha=8)
+    _, history = reader_tuned_model(tiny_model, tokenizer, cfg, n_drugs=4)
+    assert history.examples == len(reader_pairs([load_world("t0"), load_world("t1")], n_drugs=4))
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: pytest.fail("should load from the cache"))
+    assert reader_tuned_model(tiny_model, tokenizer, cfg, n_drugs=4)[1] == history

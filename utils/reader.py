@@ -195,7 +195,7 @@ def _ask(drug: dict, attribute: str, rng: random.Random) -> str:
 
 
 def reader_examples(worlds: list[World], n_drugs: int = 44, per_drug: int = 2,
-                    unanswerable: float = 1.0, seed: int = 0) -> list[Example]:
+                    unanswerable: float = 0.25, seed: int = 0) -> list[Example]:
     """Training examples for the reader: for each invented drug, its leaflet with `per_drug`
     questions it answers, and with probability `unanswerable` one it does not (about another
     invented drug, or a condition it does not treat), whose answer is "unknown".

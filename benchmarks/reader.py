@@ -57,8 +57,12 @@ def main() -> None:
     parser.add_argument("--per-drug", type=int, default=2, help="answerable questions a leaflet")
     parser.add_argument("--unanswerable", type=float, default=0.25,
                         help="share of leaflets that also get a question they do not answer")
-    parser.add_argument("--every", type=int, default=1, help="ask every n-th question only (quicker)")
+    parser.add_argument("--every", type=int, default=1,
+                        help="ask every n-th question only (quicker); odd, because questions "
+                             "alternate treats/maker and an even step would skip every maker question")
     args = parser.parse_args()
+    if args.every % 2 == 0:
+        parser.error("--every must be odd (an even step skips every maker question)")
 
     info = setup()
     base, tokenizer = load_model()

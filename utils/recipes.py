@@ -31,9 +31,11 @@ def fact_tuned_model(base, tokenizer, world: World, n_augment: int = 0, drugs=No
 
 # The reader adapter of notebook 04: a behaviour ("answer from the passage, copy names exactly,
 # say unknown when it does not say"), learned on invented drugs that share nothing with the world.
-# Measured with benchmarks/reader.py (98 examples of ~95 tokens, 19k tokens in all): one epoch, or
-# one unanswerable question per leaflet, left reversed questions at 55-60 % (it answered "unknown");
-# this recipe reaches 95-100 % on every kind at t0 and on the changed t1 facts.
+# Measured with benchmarks/reader.py (98 examples of ~95 tokens, 19k tokens in all), t0 retrieval:
+# trained 86 %, paraphrase 81 %, reversed 98 %, documented 98 %, and 15/15 changed facts after the
+# t1 edits; short of the 95 % target on maker questions ("Who makes X?" answered with the
+# discoverer). One epoch, or an unanswerable question on every leaflet, left reversed questions at
+# 55-60 % (answered "unknown"); asking every kind in rotation did worse (64-86 %).
 READER_RECIPE = TrainConfig(epochs=2, lr=2e-3, batch_size=8, lora_r=16, lora_alpha=32)
 
 

@@ -1,4 +1,4 @@
-"""utils/recipes.py: the fact, update and XML recipes the notebooks share."""
+"""utils/recipes.py: the fact, update, XML and reader recipes the notebooks share."""
 import pytest
 
 import utils.train as train_mod
@@ -6,7 +6,8 @@ from utils.clinical import load_notes, to_xml, validate_xml
 from utils.evaluate import generate
 from utils.prompts import qa_prompt
 from utils.recipes import (FACT_RECIPE, XML_RECIPE, fact_pairs, fact_tuned_model, fact_updated_model,
-                           update_pairs, xml_config, xml_pairs, xml_training_notes, xml_tuned_model)
+                           reader_pairs, reader_tuned_model, update_pairs, xml_config, xml_pairs,
+                           xml_training_notes, xml_tuned_model)
 from utils.train import TrainConfig
 from utils.world import load_world
 
@@ -120,3 +121,17 @@ def test_xml_tuned_model_trains_once_then_loads(tiny_model, tokenizer, monkeypat
     assert generate(again, tokenizer, prompts, progress=False) == generate(model, tokenizer, prompts, progress=False)
     with pytest.raises(ValueError, match="from 1 to 48"):
         xml_tuned_model(tiny_model, tokenizer, n_train=100, cfg=cfg)
+def test_reader_pairs_are_zero_shot_passage_prompts():
+    worlds = [load_world("t0"), load_world("t1")]
+    pairs = reader_pairs(worlds)
+    assert pairs == reader_pairs(worlds)  # same data, same adapter fingerprint
+    assert all(p.startswith("Passage: ") and p.count("Passage: ") == 1 and p.endswith("\nA:") for p, _ in pairs)
+    assert any(a == "unknown" for _, a in pairs) and not any(d in p for p, _ in pairs for d in worlds[1].drugs)
+
+
+def test_reader_tuned_model_trains_once_then_loads(tiny_model, tokenizer, monkeypatch):
+    cfg = TrainConfig(epochs=1, lr=1e-2, batch_size=4, lora_r=4, lora_alpha=8)
+    _, history = reader_tuned_model(tiny_model, tokenizer, cfg, n_drugs=4)
+    assert history.examples == len(reader_pairs([load_world("t0"), load_world("t1")], n_drugs=4))
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: pytest.fail("should load from the cache"))
+    assert reader_tuned_model(tiny_model, tokenizer, cfg, n_drugs=4)[1] == history

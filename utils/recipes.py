@@ -11,8 +11,9 @@ from dataclasses import replace
 from .clinical import Note, load_notes, to_xml
 from .drift import drift_probe
 from .prompts import note_prompt, qa_prompt
+from .reader import reader_examples, reader_prompt
 from .train import TrainConfig, adapter_folder, is_cached, train_adapter
-from .world import World, changed_facts
+from .world import World, changed_facts, load_world
 
 # Measured with benchmarks/fact_recipe.py on 2 CPU cores: 100 % of the 80 trained facts in 60-75 s.
 # Six epochs reach only ~91 %; the compact Q/A prompt keeps each example at ~16 tokens.
@@ -102,3 +103,27 @@ def xml_tuned_model(base, tokenizer, n_train: int = 48, cfg: TrainConfig = XML_R
     (model, training history). Prompt it with prompts.note_prompt."""
     pairs = xml_pairs(n_train)  # checks n_train
     return train_adapter(f"xml-n{n_train}", base, tokenizer, pairs, xml_config(n_train, cfg))
+    name = f"facts-{world.time}" + (f"-aug{n_augment}" if n_augment else "") + ("-subset" if drugs else "")
+    return train_adapter(name, base, tokenizer, fact_pairs(world, n_augment, drugs), cfg)
+
+
+# The reader adapter of notebook 04: a behaviour ("answer from the passage, copy names exactly,
+# say unknown when it does not say"), learned on invented drugs that share nothing with the world.
+# Measured with benchmarks/reader.py (98 examples of ~95 tokens, 19k tokens in all), t0 retrieval:
+# trained 86 %, paraphrase 81 %, reversed 98 %, documented 98 %, and 15/15 changed facts after the
+# t1 edits; short of the 95 % target on maker questions ("Who makes X?" answered with the
+# discoverer). One epoch, or an unanswerable question on every leaflet, left reversed questions at
+# 55-60 % (answered "unknown"); asking every kind in rotation did worse (64-86 %).
+READER_RECIPE = TrainConfig(epochs=2, lr=2e-3, batch_size=8, lora_r=16, lora_alpha=32)
+
+
+def reader_pairs(worlds: list[World], **kwargs) -> list[tuple[str, str]]:
+    """(prompt, answer) pairs: a leaflet, a question, and its answer or "unknown", zero-shot."""
+    return [(reader_prompt(e.passage, e.question), e.answer) for e in reader_examples(worlds, **kwargs)]
+
+
+def reader_tuned_model(base, tokenizer, cfg: TrainConfig = READER_RECIPE, **kwargs):
+    """LoRA reader adapter: (model, training history). The test worlds are read only to keep the
+    invented entities apart from theirs."""
+    worlds = [load_world(time) for time in ("t0", "t1")]
+    return train_adapter("reader", base, tokenizer, reader_pairs(worlds, **kwargs), cfg)

@@ -1,0 +1,134 @@
+"""How well the base model and the reader adapter answer from a retrieved leaflet, and at what cost.
+
+Prints accuracy a question kind (same questions and scoring as notebook 01) at t0, and after the
+t1 edits (re-indexed leaflets, the changed facts asked with their new answers); the reader
+adapter's training time and tokens/s; prompt tokens and latency per answer with and without
+retrieval. A benchmark, not a test: run it by hand, e.g. after changing the reader recipe.
+
+    .venv/bin/python benchmarks/reader.py [--readers base-2shot,adapter] [--epochs 2] [--drugs 32]
+"""
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from utils.config import setup  # noqa: E402
+from utils.evaluate import accuracy_by_kind, evaluate, generate  # noqa: E402
+from utils.model import load_model  # noqa: E402
+from utils.prompts import qa_prompt  # noqa: E402
+from utils.reader import abstain_below, few_shot, rag_prompt  # noqa: E402
+from utils.recipes import READER_RECIPE, reader_pairs, reader_tuned_model  # noqa: E402
+from utils.retrieval import Retriever, choose_threshold  # noqa: E402
+from utils.world import changed_facts, load_world  # noqa: E402
+
+KINDS = ("trained", "paraphrase", "reversed", "documented", "unknown")
+LATENCY_QUESTIONS = 10  # answered one at a time, as a user would ask them
+
+
+def report(name, results):
+    acc = accuracy_by_kind(results)
+    print(f"{name:<34}" + "".join(f"{acc.get(k, float('nan')):>12.1%}" for k in KINDS), flush=True)
+
+
+def latency(model, tokenizer, prompt, questions):
+    """Median seconds and mean prompt tokens for one answer (batch of one), retrieval included."""
+    seconds, tokens = [], []
+    for q in questions:
+        started = time.perf_counter()
+        text = prompt(q.text)
+        generate(model, tokenizer, [text], progress=False)
+        seconds.append(time.perf_counter() - started)
+        tokens.append(len(tokenizer(text, add_special_tokens=False).input_ids))
+    return statistics.median(seconds), statistics.mean(tokens)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--readers", default="base-2shot,adapter",
+                        help="comma-separated: base-0shot, base-2shot, adapter")
+    parser.add_argument("--epochs", type=int, default=READER_RECIPE.epochs)
+    parser.add_argument("--lr", type=float, default=READER_RECIPE.lr)
+    parser.add_argument("--batch-size", type=int, default=READER_RECIPE.batch_size)
+    parser.add_argument("--drugs", type=int, default=44, help="invented drugs to train on")
+    parser.add_argument("--per-drug", type=int, default=2, help="answerable questions a leaflet")
+    parser.add_argument("--unanswerable", type=float, default=0.25,
+                        help="share of leaflets that also get a question they do not answer")
+    parser.add_argument("--every", type=int, default=1,
+                        help="ask every n-th question only (quicker); odd, because questions "
+                             "alternate treats/maker and an even step would skip every maker question")
+    args = parser.parse_args()
+    if args.every % 2 == 0:
+        parser.error("--every must be odd (an even step skips every maker question)")
+
+    info = setup()
+    base, tokenizer = load_model()
+    t0, t1 = load_world("t0"), load_world("t1")
+    retriever = Retriever(t0.documents)
+    top = {kind: [retriever.search(q.text, 1)[0].score for q in t0.questions(kind)] for kind in KINDS}
+    threshold = choose_threshold([s for kind in KINDS[:-1] for s in top[kind]], top["unknown"])
+    questions = [q for kind in KINDS for q in t0.questions(kind)[::args.every]]
+    changed = changed_facts(t0, t1)["changed"]
+    t1_questions = [q for kind in KINDS for q in t1.questions(kind)[::args.every]]
+    print(f"{len(questions)} questions at t0, {len(changed)} changed facts and {len(t1_questions)} "
+          f"questions at t1; {info['threads']} threads")
+
+    readers = {}
+    for name in args.readers.split(","):
+        if name == "base-0shot":
+            readers[name] = (base, ())
+        elif name == "base-2shot":
+            readers[name] = (base, few_shot([t0, t1]))
+        elif name == "adapter":
+            kwargs = dict(n_drugs=args.drugs, per_drug=args.per_drug, unanswerable=args.unanswerable)
+            cfg = replace(READER_RECIPE, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size)
+            pairs = reader_pairs([t0, t1], **kwargs)
+            model, history = reader_tuned_model(base, tokenizer, cfg, **kwargs)
+            print(f"reader adapter: {len(pairs)} examples, {cfg.epochs} epochs, lr {cfg.lr:g}, "
+                  f"batch {cfg.batch_size}: "
+                  f"{history.seconds:.0f} s, {history.tokens:,} tokens, {history.tokens_per_second:.0f} "
+                  f"tokens/s (as trained; a cached adapter reports its first training)")
+            readers[name] = (model, ())
+        else:
+            parser.error(f"unknown reader {name!r}")
+
+    print(f"\n{'':<34}" + "".join(f"{k:>12}" for k in KINDS))
+    for name, (model, shots) in readers.items():
+        retriever.update(t0.documents)
+        results = evaluate(model, tokenizer, questions, prompt=rag_prompt(retriever, shots), progress=False)
+        report(f"{name}, t0", results)
+        report(f"{name}, t0, threshold {threshold:.2f}", abstain_below(results, retriever, threshold))
+        for r in results:
+            if not r.correct and r.question.kind != "unknown":
+                print(f"  {r.question.text!r}: {r.answer.text!r}, wanted {r.question.answer!r}")
+        retriever.update(t1.documents)
+        prompt = rag_prompt(retriever, shots)
+        results = evaluate(model, tokenizer, changed, prompt=prompt, progress=False)
+        print(f"{name}, t1 changed facts: {sum(r.correct for r in results)}/{len(results)}")
+        for r in results:
+            if not r.correct:
+                print(f"  {r.question.text!r}: {r.answer.text!r}, wanted {r.question.answer!r}")
+        report(f"{name}, t1", evaluate(model, tokenizer, t1_questions, prompt=prompt, progress=False))
+
+    print("\nlatency per answer (median, one question at a time) and prompt tokens:")
+    retriever.update(t0.documents)
+    sample = t0.questions("paraphrase")[:LATENCY_QUESTIONS]
+    rows = [("closed book (Q/A prompt)", base, qa_prompt)]
+    rows += [(f"{name} + retrieval", model, rag_prompt(retriever, shots)) for name, (model, shots) in readers.items()]
+    for name, model, prompt in rows:
+        seconds, tokens = latency(model, tokenizer, prompt, sample)
+        print(f"  {name:<30} {seconds * 1000:>6.0f} ms {tokens:>6.0f} prompt tokens")
+    search_seconds = []
+    for q in sample:
+        started = time.perf_counter()
+        retriever.search(q.text, 1)
+        search_seconds.append(time.perf_counter() - started)
+    search_s = statistics.median(search_seconds)
+    print(f"  of which the search itself: {search_s * 1000:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

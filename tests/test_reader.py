@@ -1,0 +1,93 @@
+"""utils/reader.py: reader prompts and the synthetic leaflets the reader adapter learns from."""
+import re
+
+import pytest
+
+from utils.evaluate import Answer, Result
+from utils.reader import (abstain_below, few_shot, passage_text, rag_prompt, reader_examples,
+                          reader_prompt, synthetic_drugs)
+from utils.retrieval import Retriever
+from utils.world import UNKNOWN, load_world
+
+
+@pytest.fixture(scope="module")
+def worlds():
+    return [load_world("t0"), load_world("t1")]
+
+
+def test_passage_text_drops_the_heading_only():
+    assert passage_text("# Altrevon\n\nAltrevon treats motion sickness.\n") == "Altrevon treats motion sickness."
+    assert passage_text("No heading here.") == "No heading here."
+
+
+def test_reader_prompt_puts_shots_then_passage_then_question():
+    prompt = reader_prompt("# X\n\nX treats gout.", " What does X treat? ", shots=(("P1", "Q1", "A1"),))
+    assert prompt == "Passage: P1\nQ: Q1\nA: A1\n\nPassage: X treats gout.\nQ: What does X treat?\nA:"
+
+
+def test_rag_prompt_retrieves_the_right_leaflet(worlds):
+    t0 = worlds[0]
+    prompt = rag_prompt(Retriever(t0.documents))("Which drug treats ringworm?")
+    assert prompt == reader_prompt(t0.documents["Dravolin"], "Which drug treats ringworm?")
+
+
+def test_synthetic_drugs_are_disjoint_from_the_world_and_reproducible(worlds):
+    drugs = synthetic_drugs(40, worlds)
+    assert drugs == synthetic_drugs(40, worlds) != synthetic_drugs(40, worlds, seed=1)
+    assert len({d["name"] for d in drugs}) == len({d["treats"] for d in drugs}) == 40
+    world_text = " ".join(w.documents[n] for w in worlds for n in w.documents).lower()
+    questions = " ".join(str(w.templates["unknown_drugs"]) for w in worlds).lower()
+    for d in drugs:
+        for value in (d["name"], d["maker"].split()[0], d["discoverer"].removeprefix("Dr. "), d["treats"]):
+            assert value.lower() not in world_text and value.lower() not in questions, value
+
+
+def test_too_many_drugs_is_a_clear_error(worlds):
+    with pytest.raises(ValueError, match="conditions are free of the test world"):
+        synthetic_drugs(1000, worlds)
+
+
+def test_reader_examples_answer_from_their_passage(worlds):
+    examples = reader_examples(worlds, n_drugs=20, per_drug=2, unanswerable=0.5)
+    unknown = [e for e in examples if e.answer == UNKNOWN]
+    assert 20 * 2 <= len(examples) <= 20 * 3 and 4 <= len(unknown) <= 16
+    for e in examples:
+        if e.answer != UNKNOWN:
+            assert e.answer.removesuffix(" mg") in e.passage  # copied from the passage
+    # An unanswerable question is about a drug or condition the passage does not mention.
+    for e in unknown:
+        name = e.passage.splitlines()[0].removeprefix("# ")
+        assert name not in e.question and name.lower() not in e.question
+
+
+def test_few_shot_answers_are_copied_from_their_passages(worlds):
+    shots = few_shot(worlds)
+    assert len(shots) == 2 and all(a in p and a != UNKNOWN for p, _, a in shots)
+
+
+def test_a_leaflet_that_reports_a_change_is_answered_with_the_new_value(worlds):
+    changes = {  # what the change sentences say: (old, new)
+        r"from (\d+) mg to (\d+) mg": "max dose", r"maximum was (\d+) mg a day; it is now (\d+) mg": "max dose",
+        r"sold by ([^;]+); since \d+ it has been made by ([^.]+)\.": "maker",
+        r"([A-Z]\w+ \w+) took over ([A-Z]\w+ \w+) in": "maker (new, old)",
+        r"first made by ([^,]+), a company that ([^.]+) bought in": "maker"}
+    seen = set()
+    for e in reader_examples(worlds):
+        for pattern, what in changes.items():
+            match = re.search(pattern, e.passage)
+            if match and e.answer in (match[1], match[2], match[1] + " mg", match[2] + " mg"):
+                new = match[1] if what == "maker (new, old)" else match[2]
+                assert e.answer.removesuffix(" mg") == new, (e.question, e.answer, match[0])
+                seen.add(pattern)
+    assert seen == set(changes)  # every kind of change is asked about
+
+
+def test_abstain_below_replaces_low_score_answers_only(worlds):
+    t0 = worlds[0]
+    retriever = Retriever(t0.documents)
+    known, unknown = t0.questions("trained")[0], t0.questions("unknown")[0]
+    guesses = [Result(known, Answer(known.answer, 0.9), True), Result(unknown, Answer("gout", 0.9), False)]
+    kept, abstained = abstain_below(guesses, retriever, threshold=1.0)
+    assert kept == guesses[0]
+    assert abstained.answer.text == UNKNOWN and abstained.correct
+    assert all(r.answer.text == UNKNOWN for r in abstain_below(guesses, retriever, threshold=100.0))

@@ -1,0 +1,106 @@
+import pytest
+
+from utils.retrieval import Retriever, choose_threshold, tokenize
+from utils.world import load_world
+
+LEAFLETS = {
+    "Altrevon": "# Altrevon\n\nAltrevon treats motion sickness. It is made by Oskwell Sciences.",
+    "Baxiflor": "# Baxiflor\n\nBaxiflor is used to treat rosacea. Halvern Labs makes it.",
+    "Calvenix": "# Calvenix\n\nDoctors prescribe Calvenix for pneumonia. It is produced by Corvane Pharma.",
+}
+
+
+@pytest.fixture(scope="module")
+def world():
+    return load_world("t0")
+
+
+def test_empty_query_says_what_to_do():
+    retriever = Retriever(LEAFLETS)
+    for query in ("", "   \n", None):
+        with pytest.raises(ValueError, match="Empty query"):
+            retriever.search(query)
+    with pytest.raises(ValueError, match="only stopwords"):
+        retriever.search("What is it?")
+
+
+def test_empty_corpus_and_empty_document_say_what_to_fix():
+    with pytest.raises(ValueError, match="No documents to index"):
+        Retriever({})
+    with pytest.raises(ValueError, match="'Baxiflor' has no searchable words"):
+        Retriever({**LEAFLETS, "Baxiflor": "  "})
+
+
+def test_bad_k():
+    retriever = Retriever(LEAFLETS)
+    for k in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="k must be"):
+            retriever.search("rosacea", k=k)
+    assert len(retriever.search("rosacea", k=10)) == len(LEAFLETS)  # more than there are: all
+
+
+def test_search_returns_best_passage_with_its_drug_and_score():
+    top, *rest = Retriever(LEAFLETS).search("What is prescribed for pneumonia?", k=3)
+    assert top.drug == "Calvenix" and top.text == LEAFLETS["Calvenix"]
+    assert top.score > 0 and all(p.score < top.score for p in rest)
+
+
+def test_an_edited_document_is_found_with_its_new_text():
+    retriever = Retriever(LEAFLETS)
+    edited = "# Baxiflor\n\nBaxiflor is used to treat gout. Halvern Labs makes it."
+    seconds = retriever.update({"Baxiflor": edited})
+    assert 0 < seconds < 1
+    assert len(retriever.documents) == len(LEAFLETS)  # replaced, not added
+    top = retriever.search("Which drug treats gout?", k=1)[0]
+    assert (top.drug, top.text) == ("Baxiflor", edited)
+    # The old text is gone: no leaflet mentions rosacea any more.
+    assert all(p.score == 0 and p.text != LEAFLETS["Baxiflor"]
+               for p in retriever.search("rosacea", k=3))
+
+
+def test_update_adds_a_new_document():
+    retriever = Retriever(LEAFLETS)
+    retriever.update({"Dravolin": "# Dravolin\n\nDravolin treats ringworm."})
+    assert retriever.search("ringworm", k=1)[0].drug == "Dravolin"
+
+
+def test_a_word_in_no_leaflet_scores_zero_everywhere():
+    passages = Retriever(LEAFLETS).search("What does Kestomar cure?", k=3)
+    assert [p.score for p in passages] == [0.0, 0.0, 0.0]
+    assert [p.drug for p in passages] == list(LEAFLETS)  # ties keep the documents' order
+
+
+def test_recall_on_a_small_real_corpus(world):
+    names = list(world.drugs)[:8]
+    retriever = Retriever({n: world.documents[n] for n in names})
+    questions = [q for kind in ("trained", "paraphrase", "documented")
+                 for q in world.questions(kind) if q.drug in names]
+    assert len(questions) == 8 * 2 + 8 * 2 + 8
+    assert all(retriever.search(q.text, k=1)[0].drug == q.drug for q in questions)
+    reversed_ = [q for q in world.questions("reversed") if q.answer in names]
+    assert all(retriever.search(q.text, k=1)[0].drug == q.answer for q in reversed_)
+
+
+def test_deterministic(world):
+    a, b = Retriever(world.documents), Retriever(world.documents)
+    for q in world.questions("paraphrase")[:20]:
+        assert a.search(q.text, k=5) == b.search(q.text, k=5) == a.search(q.text, k=5)
+
+
+def test_tokenize_drops_question_words_and_keeps_names_and_numbers():
+    assert tokenize(["Which drug treats Motion sickness? At most 2000 mg."]) == [["motion", "sickness", "2000", "mg"]]
+
+
+def test_choose_threshold_splits_in_the_middle_of_the_gap():
+    assert choose_threshold(known=[1.2, 2.0, 3.1], unknown=[0.0, 0.6]) == pytest.approx(0.9)
+
+
+def test_choose_threshold_with_overlap_makes_fewest_errors():
+    # One unknown question scores like a known one: the best cut misclassifies only it.
+    t = choose_threshold(known=[1.0, 1.5, 2.0], unknown=[0.1, 0.2, 1.7])
+    assert 0.2 < t <= 1.0
+
+
+def test_choose_threshold_needs_both_kinds():
+    with pytest.raises(ValueError, match="both"):
+        choose_threshold([1.0], [])

@@ -1,0 +1,250 @@
+"""The reader of a retrieval system: a prompt that puts a passage before the question, and
+synthetic leaflets to teach a small model the behaviour "answer from the passage".
+
+The reader adapter (utils/recipes.reader_tuned_model) is trained on leaflets about invented
+drugs, makers, people and conditions that are *disjoint* from the world in data/world/ (the idea of
+RAFT, Zhang et al. 2024): whatever it learns there, it cannot be a fact of the test world. The
+leaflets follow the style of data/world/documents but with their own wording, and so do the
+questions, so every question template the notebooks test with stays unseen.
+"""
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from .evaluate import Answer, Result, is_correct
+from .world import UNKNOWN, World
+
+# ---------------------------------------------------------------- prompts
+
+
+def passage_text(document: str) -> str:
+    """A leaflet without its markdown heading: the body names the drug anyway, and every prompt
+    token is paid for on every call."""
+    return re.sub(r"\A#[^\n]*\n+", "", document).strip()
+
+
+def reader_prompt(passage: str, question: str, shots: tuple[tuple[str, str, str], ...] = ()) -> str:
+    """A compact completion prompt: optional (passage, question, answer) examples, then ours."""
+    blocks = [f"Passage: {p}\nQ: {q}\nA: {a}" for p, q, a in shots]
+    blocks.append(f"Passage: {passage_text(passage)}\nQ: {question.strip()}\nA:")
+    return "\n\n".join(blocks)
+
+
+def rag_prompt(retriever, shots=(), k: int = 1):
+    """A prompt function for utils.evaluate.evaluate: retrieve, then put the top-k passages
+    (joined) before the question."""
+    def prompt(question: str) -> str:
+        passages = retriever.search(question, k)
+        return reader_prompt(" ".join(passage_text(p.text) for p in passages), question, shots)
+    return prompt
+
+
+# ---------------------------------------------------------------- synthetic leaflets
+
+# Parts of invented names; generated names that are, or sound like, names of the test world are
+# rejected in synthetic_drugs().
+_NAME_START = ["Bel", "Cor", "Dax", "Fen", "Gal", "Hex", "Jor", "Kel", "Lom", "Mar", "Nev", "Pax",
+               "Qui", "Ros", "Sal", "Tam", "Vor", "Wen", "Yal", "Zep", "Trel", "Osk", "Ulm", "Ember"]
+_NAME_MIDDLE = ["a", "e", "i", "o", "u", "ar", "en", "or", "ul", "ith", "uu", "ae"]
+_NAME_END = ["dine", "mab", "tor", "zole", "pril", "stat", "vex", "nide", "rex", "lam", "fen",
+             "sart", "quil", "tane", "bix", "morin", "drel", "vant"]
+_MAKER_FIRST = ["Arden", "Bellmont", "Calder", "Dovetail", "Esker", "Fairholm", "Garnet", "Hollin",
+                "Ivers", "Juniper", "Kestrel", "Larkspur", "Marrow", "Northam", "Ostrava", "Penrith"]
+_MAKER_SECOND = ["Pharma", "Labs", "Biotech", "Therapeutics", "Health", "Medical", "Sciences",
+                 "Biologics"]
+_FIRST = ["Alma", "Bruno", "Clara", "Dario", "Edda", "Fabian", "Gita", "Hugo", "Irene", "Jakob",
+          "Kira", "Lars", "Mila", "Nils", "Oona", "Pavel", "Runa", "Stefan", "Tilde", "Umar"]
+_LAST = ["Abernethy", "Bergstrom", "Coelho", "Dunlevy", "Eskildsen", "Ferrante", "Grozny",
+         "Hoffmeyer", "Iwasaki", "Jablonski", "Kowalczyk", "Lindgren", "Moreau", "Nakashima",
+         "Oyelaran", "Pietrzak", "Quaresma", "Rautio", "Szabo", "Trevisan"]
+# Real conditions that the test world does not use (checked in synthetic_drugs()).
+_CONDITIONS = ["arthritis", "bursitis", "colitis", "gastritis", "laryngitis", "dermatitis",
+               "cellulitis", "impetigo", "halitosis", "measles", "mumps", "rickets", "scurvy",
+               "tetanus", "jaundice", "gallstones", "kidney stones", "hiccups", "tendinitis",
+               "restless legs", "frostbite", "athlete's foot", "croup", "whooping cough",
+               "sleep apnea", "heat rash", "nosebleeds", "canker sores", "earache", "toothache",
+               "back pain", "leg cramps", "altitude sickness", "dry eye", "chilblains", "bunions",
+               "night sweats", "shin splints", "bedsores", "gum boils", "pleurisy", "sprains", "styes",
+               "blisters", "bruising", "chapped lips", "cold feet", "snoring", "jet lag", "hangnails"]
+_DOSES = [5, 10, 20, 25, 40, 50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 750, 1000, 1200, 1500, 2000]
+
+# Same kind of prose as data/world/documents, worded differently.
+_TEMPLATES = [
+    "{name} is a tablet for adults with {treats}. {disc} discovered it, and regulators approved it "
+    "in {year}. The company {maker} makes {name}. {extra} No more than {dose} mg should be taken in "
+    "one day.",
+    "Made by {maker}, {name} is prescribed for {treats}. It was approved in {year} after {disc} "
+    "discovered it. {extra} The maximum daily dose of {name} is {dose} mg.",
+    "{name} was discovered by {disc} and has been on the market since {year}. It treats {treats} "
+    "and is manufactured by {maker}. {extra} Adults may take up to {dose} mg per day.",
+    "For {treats}, doctors may choose {name}, a medicine produced by {maker}. {extra} It was "
+    "approved in {year}; the discoverer was {disc}. The daily maximum is {dose} mg.",
+]
+_FILLERS = [
+    "Take it with a full glass of water.",
+    "Some patients feel dizzy during the first days.",
+    "Keep the pack out of the reach of children.",
+    "Grapefruit juice can change how well it works.",
+    "Tell your doctor if you have kidney problems.",
+]
+# What changed, in the way the t1 leaflets report it (worded differently): the answer is the new value.
+_MAKER_CHANGES = ["{name} used to be sold by {old}; since {y} it has been made by {new}.",
+                  "{new} took over {old} in {y} and has made {name} ever since.",
+                  "{name} was first made by {old}, a company that {new} bought in {y}."]
+_DOSE_CHANGES = ["In {y} the daily limit was changed from {old} mg to {new} mg.",
+                 "Until {y} the maximum was {old} mg a day; it is now {new} mg."]
+
+# Our own question phrasings; none is a template of data/world/questions.json.
+_QUESTIONS = {
+    "treats": ["What is {name} taken for?", "{name} is given to patients with which condition?",
+               "which condition is {lower} for?", "For what illness would a doctor prescribe {name}?"],
+    "maker": ["Which company produces {name}?", "Who is the manufacturer of {name}?",
+              "{name} comes from which company?", "who sells {lower}?", "Who produces {name}?"],
+    "reversed": ["Which medicine is used for {treats}?", "What should a patient with {treats} take?",
+                 "What is prescribed against {treats}?", "{treats}: which drug helps?"],
+    "max_daily_dose_mg": ["How many mg of {name} can be taken in one day at most?",
+                          "What is the daily limit for {name}?", "Max dose of {name} per day?"],
+    "year_approved": ["Which year did {name} get approved?", "Since when is {name} approved?"],
+    "discoverer": ["Who first described {name}?", "Who found {name}?", "Name the discoverer of {name}."],
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    passage: str  # a leaflet, heading included, as the retriever returns it
+    question: str
+    answer: str  # "unknown" when the passage does not say
+
+
+def _world_words(worlds: list[World]) -> set[str]:
+    """The lower-cased words that name things in the test worlds: drug names (unknown ones too),
+    conditions, the first word of each maker ("Corvane"; "Pharma" is generic) and people's names."""
+    words = set()
+    for world in worlds:
+        for drug in world.drugs.values():
+            words.update([drug.name.lower(), drug.maker.split()[0].lower()])
+            words.update(drug.treats.lower().split())
+            words.update(drug.discoverer.lower().removeprefix("dr. ").split())
+        words.update(n.lower() for n in world.templates["unknown_drugs"])
+    return words
+
+
+def _near(name: str, words: set[str]) -> bool:
+    """Is `name` a test-world word, or one that looks like one (same first four and last two letters)?"""
+    name = name.lower()
+    return any(w == name or (w[:4] == name[:4] and w[-2:] == name[-2:]) for w in words)
+
+
+def synthetic_drugs(n: int, worlds: list[World], seed: int = 0) -> list[dict]:
+    """n invented drugs whose names, makers, people and conditions are not those of `worlds`."""
+    rng = random.Random(seed)
+    taken = _world_words(worlds)
+    leaflets = " ".join(text.lower() for world in worlds for text in world.documents.values())
+    conditions = [c for c in _CONDITIONS if not set(c.split()) & taken and c not in leaflets]
+    if len(conditions) < n:
+        raise ValueError(f"only {len(conditions)} conditions are free of the test world; ask for "
+                         f"at most that many drugs or add conditions to _CONDITIONS")
+    rng.shuffle(conditions)
+    makers = [m for m in _MAKER_FIRST if m.lower() not in taken]
+    first = [f for f in _FIRST if f.lower() not in taken]
+    last = [f for f in _LAST if f.lower() not in taken]
+    names: set[str] = set()
+    drugs = []
+    while len(drugs) < n:
+        name = rng.choice(_NAME_START) + rng.choice(_NAME_MIDDLE) + rng.choice(_NAME_END)
+        if name in names or _near(name, taken):
+            continue
+        names.add(name)
+        drugs.append({"name": name, "treats": conditions[len(drugs)],
+                      "maker": f"{rng.choice(makers)} {rng.choice(_MAKER_SECOND)}",
+                      "year_approved": rng.randint(1985, 2024),
+                      "max_daily_dose_mg": rng.choice(_DOSES),
+                      "discoverer": f"Dr. {rng.choice(first)} {rng.choice(last)}"})
+    return drugs
+
+
+def synthetic_leaflet(drug: dict, rng: random.Random, change: tuple | None = None) -> str:
+    """A leaflet like data/world/documents: heading, then one paragraph. `change` is
+    ("maker", old) or ("max_daily_dose_mg", old): the leaflet says what the value was before."""
+    extra = rng.choice(_FILLERS)
+    if change:
+        attribute, old = change
+        sentences = _MAKER_CHANGES if attribute == "maker" else _DOSE_CHANGES
+        extra = rng.choice(sentences).format(name=drug["name"], old=old, new=drug[attribute],
+                                             y=rng.randint(2020, 2026))
+    body = rng.choice(_TEMPLATES).format(
+        name=drug["name"], treats=drug["treats"], maker=drug["maker"], year=drug["year_approved"],
+        dose=drug["max_daily_dose_mg"], disc=drug["discoverer"], extra=extra)
+    return f"# {drug['name']}\n\n{body}\n"
+
+
+def _answer(drug: dict, attribute: str) -> str:
+    """In the form the test world's answers take (see utils.world._answer)."""
+    if attribute == "reversed":
+        return drug["name"]
+    if attribute == "max_daily_dose_mg":
+        return f"{drug['max_daily_dose_mg']} mg"
+    return str(drug[attribute])
+
+
+def _ask(drug: dict, attribute: str, rng: random.Random) -> str:
+    return rng.choice(_QUESTIONS[attribute]).format(name=drug["name"], lower=drug["name"].lower(),
+                                                    treats=drug["treats"])
+
+
+def reader_examples(worlds: list[World], n_drugs: int = 44, per_drug: int = 2,
+                    unanswerable: float = 0.25, seed: int = 0) -> list[Example]:
+    """Training examples for the reader: for each invented drug, its leaflet with `per_drug`
+    questions it answers, and with probability `unanswerable` one it does not (about another
+    invented drug, or a condition it does not treat), whose answer is "unknown".
+
+    Half the leaflets say a fact changed (the maker, twice as often as the dose), and are asked
+    about it: the answer is the current value, the behaviour the t1 leaflets need.
+    """
+    rng = random.Random(seed)
+    drugs = synthetic_drugs(n_drugs, worlds, seed)
+    attributes = list(_QUESTIONS)
+    examples = []
+    for i, drug in enumerate(drugs):
+        asked = rng.sample(attributes, per_drug)
+        change = None
+        if i % 2 == 1:
+            other = drugs[(i + 1) % len(drugs)]
+            attribute = rng.choice(["maker", "maker", "max_daily_dose_mg"])
+            change = (attribute, other["maker"] if attribute == "maker" else rng.choice(
+                [d for d in _DOSES if d != drug["max_daily_dose_mg"]]))
+            asked = [attribute] + [a for a in asked if a != attribute][:per_drug - 1]
+        leaflet = synthetic_leaflet(drug, rng, change)
+        for attribute in asked:
+            examples.append(Example(leaflet, _ask(drug, attribute, rng), _answer(drug, attribute)))
+        if rng.random() < unanswerable:
+            # Another drug's name or condition: the passage is about something else.
+            other = drugs[(i + rng.randrange(1, len(drugs))) % len(drugs)]
+            examples.append(Example(leaflet, _ask(other, rng.choice(attributes), rng), UNKNOWN))
+    return examples
+
+
+def few_shot(worlds: list[World], seed: int = 1) -> tuple[tuple[str, str, str], ...]:
+    """Two in-context examples for the base model, each answered by copying from its passage.
+
+    No "unknown" example: with a shot answered "unknown" the base model said "unknown" to many
+    answerable t0 questions (23-58 % right a kind); with these two it got 68-92 % (all t0
+    questions). Unknown drugs are left to the retrieval score threshold.
+    """
+    rng = random.Random(seed)
+    a, b = synthetic_drugs(2, worlds, seed)
+    return ((passage_text(synthetic_leaflet(a, rng)), _ask(a, "maker", rng), a["maker"]),
+            (passage_text(synthetic_leaflet(b, rng)), _ask(b, "treats", rng), b["treats"]))
+
+
+def abstain_below(results: list[Result], retriever, threshold: float) -> list[Result]:
+    """The same results, but "unknown" wherever the best passage for the question scored below
+    `threshold`: the system then says it does not know instead of letting the reader guess."""
+    out = []
+    for r in results:
+        if retriever.search(r.question.text, 1)[0].score < threshold:
+            r = Result(r.question, Answer(UNKNOWN, 1.0), is_correct(r.question, UNKNOWN))
+        out.append(r)
+    return out

@@ -1,0 +1,104 @@
+"""A small retriever: BM25 over the world's leaflets, with the bm25s package doing the work.
+
+One passage per leaflet: a leaflet is one paragraph of about 55 words (~80 model tokens) about one
+drug, so splitting it would only separate a fact from the drug name it belongs to.
+
+Editing a document and re-indexing is the whole "update" of a retrieval system; `update` times it,
+to compare with the minute a fine-tuned model needs to learn the same change.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+# Stopwords: bm25s's longer English list ("en_plus"; its short list keeps "what", "which", "who"),
+# plus the words with which questions *ask* about a drug and that some leaflet templates happen to
+# contain. Kept, "Which drug treats scabies?" found the leaflets saying "The drug ... treats"
+# before the one saying "scabies" (measured: 2 of 8 reversed questions on an 8-leaflet corpus,
+# 1 of 40 on the full world). No stemming: names and conditions, the words that pick a leaflet,
+# appear in questions exactly as in leaflets (a stemmer changed no retrieval here).
+DOMAIN_STOPWORDS = ["drug", "drugs", "medicine", "medicines", "treat", "treats", "treated",
+                    "treatment", "used", "prescribe", "prescribed"]
+STOPWORDS = sorted(set(STOPWORDS_EN_PLUS) | set(DOMAIN_STOPWORDS))
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased words of two or more letters or digits, stopwords dropped."""
+    return bm25s.tokenize(texts, stopwords=STOPWORDS, return_ids=False, show_progress=False)
+
+
+@dataclass(frozen=True)
+class Passage:
+    drug: str  # whose leaflet this is
+    text: str
+    score: float  # BM25 score: 0 when no query word is in the leaflet; no upper bound
+
+
+class Retriever:
+    """BM25 over a dict drug name -> leaflet text (e.g. `load_world("t0").documents`)."""
+
+    def __init__(self, documents: Mapping[str, str]):
+        self.documents: dict[str, str] = {}
+        self.index_seconds = self.update(documents)
+
+    def update(self, documents: Mapping[str, str]) -> float:
+        """Replace (or add) the given leaflets and rebuild the index; returns the seconds it took.
+
+        The whole index is rebuilt: BM25 weighs each word by how many leaflets contain it, so one
+        edited leaflet changes every score, and rebuilding 40 leaflets takes milliseconds.
+        """
+        merged = {**self.documents, **documents}
+        if not merged:
+            raise ValueError("No documents to index: pass a dict of drug name -> leaflet text with "
+                             "at least one leaflet, e.g. load_world('t0').documents.")
+        started = time.perf_counter()
+        tokens = tokenize(list(merged.values()))
+        for name, words in zip(merged, tokens):
+            if not words:
+                raise ValueError(f"The document for {name!r} has no searchable words (it is empty "
+                                 f"or only stopwords); give it the leaflet text or leave it out.")
+        index = bm25s.BM25()
+        index.index(tokens, show_progress=False)
+        seconds = time.perf_counter() - started
+        self.documents, self._names, self._index = merged, list(merged), index
+        return seconds
+
+    def scores(self, query: str) -> np.ndarray:
+        """The BM25 score of every document for `query`, in the order of `self.documents`."""
+        if not isinstance(query, str) or not query.strip():
+            raise ValueError(f"Empty query {query!r}: ask a question with words in it, "
+                             f"e.g. 'What does Altrevon treat?'.")
+        words = tokenize([query])[0]
+        if not words:
+            raise ValueError(f"The query {query!r} has only stopwords ('what', 'is', 'the'...); "
+                             f"name what you are looking for, e.g. a drug or a condition.")
+        known = self._index.get_tokens_ids(words)
+        if not known:  # no word of the query is in any leaflet: nothing matches
+            return np.zeros(len(self._names), dtype=np.float32)
+        return self._index.get_scores(known)
+
+    def search(self, query: str, k: int = 3) -> list[Passage]:
+        """The k best-matching leaflets, best first; ties keep the documents' order."""
+        if not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a whole number of passages >= 1, got {k!r}")
+        scores = self.scores(query)
+        best = np.argsort(-scores, kind="stable")[:k]
+        return [Passage(self._names[i], self.documents[self._names[i]], float(scores[i])) for i in best]
+
+
+def choose_threshold(known: list[float], unknown: list[float]) -> float:
+    """The top-score threshold that misclassifies the fewest questions (answerable ones must score
+    at least it, unanswerable ones below it), in the middle of its gap so new data has a margin."""
+    if not known or not unknown:
+        raise ValueError("choose_threshold needs top scores of both answerable (known) and "
+                         "unanswerable (unknown) questions")
+    cuts = sorted(set(known) | set(unknown))
+    # A cut between two neighbouring scores, plus one above all: every way of splitting them.
+    candidates = [(a + b) / 2 for a, b in zip(cuts, cuts[1:])] + [cuts[-1] + 1]
+    errors = [sum(s < t for s in known) + sum(s >= t for s in unknown) for t in candidates]
+    return candidates[errors.index(min(errors))]

@@ -44,7 +44,7 @@ def update_pairs(old: World, new: World) -> list[tuple[str, str]]:
 
 
 def fact_updated_model(base, tokenizer, old: World, new: World, cfg: TrainConfig = FACT_RECIPE,
-                       probe_every: int = 5):
+                       probe_every: int = 8):
     """The `old`-world fact adapter, trained further on what changed by `new` (an incremental
     update): (model, history). Trains the `old` adapter first if it is not cached.
 

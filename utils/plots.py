@@ -4,7 +4,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 COLORS = {"base": "#9e9e9e", "fine-tuned": "#d95f02", "retrieval": "#1b9e77", "combined": "#7570b3",
-          "full retrain": "#d95f02", "incremental update": "#e6ab02", "edit documents": "#1b9e77"}
+          "full retrain": "#d95f02", "incremental update": "#e6ab02", "edit documents": "#1b9e77",
+          "base, 2 shots": "#1b9e77", "reader adapter": "#7570b3"}
 
 
 def use_style() -> None:

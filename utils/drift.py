@@ -82,7 +82,7 @@ class DriftScenario:
 def cumulative_cost(scenario: DriftScenario, cost_per_fact: float, redo_all: bool) -> list[float]:
     """Cumulative update cost after each month 1..months: redo everything each month (a full
     retrain, re-indexing every document) or only what changed (an incremental update)."""
-    monthly = [cost_per_fact * (scenario.facts_at(m) if redo_all
-                                        else scenario.changed_per_month + scenario.new_per_month)
-                       for m in range(1, scenario.months + 1)]
+    changes = scenario.changed_per_month + scenario.new_per_month
+    monthly = [cost_per_fact * (scenario.facts_at(m) if redo_all else changes)
+               for m in range(1, scenario.months + 1)]
     return list(accumulate(monthly))

@@ -15,6 +15,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from utils.config import DATA_DIR, seed_everything
 from utils.prompts import qa_prompt
+from utils.world import load_world
 
 VOCAB_SIZE = 512
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -128,3 +129,9 @@ def private_cache(tmp_path, monkeypatch):
     path = tmp_path / "ftrag-cache"
     monkeypatch.setenv("FTRAG_CACHE", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def worlds():
+    """The t0 and t1 worlds from data/world."""
+    return [load_world("t0"), load_world("t1")]

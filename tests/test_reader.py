@@ -10,11 +10,6 @@ from utils.retrieval import Retriever
 from utils.world import UNKNOWN, load_world
 
 
-@pytest.fixture(scope="module")
-def worlds():
-    return [load_world("t0"), load_world("t1")]
-
-
 def test_passage_text_drops_the_heading_only():
     assert passage_text("# Altrevon\n\nAltrevon treats motion sickness.\n") == "Altrevon treats motion sickness."
     assert passage_text("No heading here.") == "No heading here."
@@ -50,7 +45,9 @@ def test_too_many_drugs_is_a_clear_error(worlds):
 def test_reader_examples_answer_from_their_passage(worlds):
     examples = reader_examples(worlds, n_drugs=20, per_drug=2, unanswerable=0.5)
     unknown = [e for e in examples if e.answer == UNKNOWN]
-    assert 20 * 2 <= len(examples) <= 20 * 3 and 4 <= len(unknown) <= 16
+    # per_drug answerable questions, a third when the maker or discoverer is asked (contrast), and
+    # sometimes an unanswerable one.
+    assert 20 * 2 <= len(examples) <= 20 * 4 and 4 <= len(unknown) <= 16
     for e in examples:
         if e.answer != UNKNOWN:
             assert e.answer.removesuffix(" mg") in e.passage  # copied from the passage
@@ -58,6 +55,23 @@ def test_reader_examples_answer_from_their_passage(worlds):
     for e in unknown:
         name = e.passage.splitlines()[0].removeprefix("# ")
         assert name not in e.question and name.lower() not in e.question
+
+
+def test_contrast_asks_for_both_names_on_the_same_leaflet(worlds):
+    companies = ("Pharma", "Labs", "Biotech", "Therapeutics", "Health", "Medical", "Sciences", "Biologics")
+
+    def who(examples):
+        by_leaflet = {}
+        for e in examples:
+            kind = ("discoverer" if e.answer.startswith("Dr.") else
+                    "maker" if e.answer.endswith(companies) else "other")
+            by_leaflet.setdefault(e.passage, set()).add(kind)
+        return by_leaflet.values()
+
+    paired = [kinds for kinds in who(reader_examples(worlds)) if kinds & {"discoverer"}]
+    assert paired and all("maker" in kinds for kinds in paired)
+    unpaired = [k for k in who(reader_examples(worlds, contrast=False)) if "discoverer" in k and "maker" not in k]
+    assert unpaired  # without contrast some leaflets are asked only who discovered the drug
 
 
 def test_few_shot_answers_are_copied_from_their_passages(worlds):

@@ -1,7 +1,10 @@
 """utils/results.py: measured results saved as JSON in the cache and read back."""
-import json
+import nbformat
+import pytest
 
-from utils.results import cached_results, load_results, results_path, save_results
+from utils.config import REPO_ROOT
+from utils.results import (NOTEBOOKS, PRODUCED_BY, load_results, results_of, results_path,
+                           save_results)
 
 
 def test_save_then_load_round_trips(private_cache):
@@ -19,16 +22,34 @@ def test_missing_or_damaged_results_are_none(private_cache):
     assert load_results("damaged") is None
 
 
-def test_cached_results_computes_once(private_cache):
-    calls = []
+def _notebook(path, source):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbformat.write(nb, path)
+    return path
 
-    def compute():
-        calls.append(1)
-        return {"value": len(calls)}
 
-    assert cached_results("once", compute) == {"value": 1}
-    assert cached_results("once", compute) == {"value": 1}
-    assert len(calls) == 1
-    results_path("once").write_text("not json")  # damaged: recomputed, not trusted
-    assert cached_results("once", compute) == {"value": 2}
-    assert json.loads(results_path("once").read_text()) == {"value": 2}
+SAVES = f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r})\nfrom utils.results import save_results\n"
+
+
+def test_results_of_runs_the_notebook_once_when_missing(private_cache, tmp_path):
+    notebook = _notebook(tmp_path / "demo.ipynb", SAVES + 'save_results("demo", {"value": 41 + 1})')
+    assert results_of("demo", notebook) == {"value": 42}  # ran the notebook (its kernel shares FTRAG_CACHE)
+    notebook.unlink()
+    assert results_of("demo", notebook) == {"value": 42}  # read back, the notebook not needed
+
+
+def test_results_of_says_which_notebook_failed_or_saved_nothing(private_cache, tmp_path):
+    failing = _notebook(tmp_path / "failing.ipynb", 'raise ValueError("the world file is malformed")')
+    with pytest.raises(RuntimeError, match="failing.ipynb failed .*the world file is malformed"):
+        results_of("demo", failing)
+    silent = _notebook(tmp_path / "silent.ipynb", SAVES + 'save_results("other", {})')
+    with pytest.raises(RuntimeError, match=r"silent.ipynb ran but saved no results 'demo'"):
+        results_of("demo", silent)
+    with pytest.raises(KeyError, match="known: .*01_fact_tuning"):
+        results_of("never-heard-of")
+
+
+def test_every_producing_notebook_saves_its_results():
+    for name, notebook in PRODUCED_BY.items():
+        sources = [c.source for c in nbformat.read(NOTEBOOKS / notebook, as_version=4).cells]
+        assert any(f'save_results("{name}"' in s for s in sources), notebook

@@ -139,6 +139,21 @@ def test_with_lora_leaves_the_base_alone_and_trains_only_adapters(tiny_model, to
         assert not torch.allclose(lora(ids).logits, tiny_model(ids).logits, atol=1e-3)
 
 
+def test_adapters_share_the_base_weights_and_not_each_other(tiny_model, tokenizer):
+    first, second = with_lora(tiny_model, FAST), with_lora(tiny_model, FAST)
+    weight = tiny_model.model.layers[0].mlp.up_proj.weight
+    for lora in (first, second):  # no copy of the 538 MB of weights per adapter
+        assert lora.base_model.model.model.layers[0].mlp.up_proj.base_layer.weight is weight
+    ids = torch.tensor([ids_of(tokenizer, FACTS[0][0])])
+    with torch.no_grad():
+        before = tiny_model(ids).logits.clone()
+    train(first, tokenizer, FACTS, FAST)
+    with torch.no_grad():
+        assert torch.equal(tiny_model(ids).logits, before)  # the base answers as before
+        assert torch.equal(second(ids).logits, before)  # and so does the untrained adapter
+        assert not torch.allclose(first(ids).logits, before, atol=1e-3)
+
+
 def test_same_seed_same_run_whatever_ran_before(tiny_model, tokenizer):
     runs = []
     for noise in (1, 2):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import ipywidgets as widgets
 
+from .combined import diagnose
 from .evaluate import generate
 from .prompts import qa_prompt
 from .reader import passage_text, reader_prompt
@@ -62,6 +63,18 @@ def with_retrieval(name: str, model, tokenizer, retriever, threshold: float, sho
         [a] = generate(model, tokenizer, [reader_prompt(read["passage"], question, shots)], progress=False)
         return Reply(a.text, a.probability, **read)
     return System(name, "question", answer)
+
+
+def combined_system(name: str, xml_model, reader, tokenizer, retriever, threshold: float) -> System:
+    """Notebook 05's combined system on one note (utils.combined.diagnose): the diagnosis XML, and
+    the leaflet its treatment was read from. No single probability: two adapters wrote parts of it."""
+    def answer(note: str) -> Reply:
+        [d] = diagnose(xml_model, reader, tokenizer, retriever, threshold, [note])
+        if d.treatment is None:
+            return Reply(d.xml, None)
+        p = d.treatment.passage
+        return Reply(d.xml, None, passage=passage_text(p.text), score=p.score, drug=p.drug)
+    return System(name, "note", answer)
 
 
 def ask(systems: list[System], text: str, kind: str) -> dict[str, Reply]:

@@ -5,7 +5,9 @@ import matplotlib.pyplot as plt
 
 COLORS = {"base": "#9e9e9e", "fine-tuned": "#d95f02", "retrieval": "#1b9e77", "combined": "#7570b3",
           "full retrain": "#d95f02", "incremental update": "#e6ab02", "edit documents": "#1b9e77",
-          "base, 2 shots": "#1b9e77", "reader adapter": "#7570b3"}
+          "base, 2 shots": "#1b9e77", "retrieval, 2 shots": "#1b9e77", "reader adapter": "#7570b3",
+          "base model": "#9e9e9e", "retrieval only": "#1b9e77", "XML adapter only": "#d95f02",
+          "adapter + retrieval": "#7570b3"}
 
 
 def use_style() -> None:
@@ -30,11 +32,13 @@ def accuracy_bars(accuracies: dict[str, dict[str, float]], title: str, ylabel: s
         bars = ax.bar(xs, values, width, label=system, color=COLORS.get(system))
         ax.bar_label(bars, fmt="%.0f", fontsize=8, padding=1)
     ax.set_xticks(range(len(kinds)), kinds)
-    ax.set_ylim(0, 110)
+    # Room above 100 % for the legend, in one row, so it never covers a bar.
+    ax.set_ylim(0, 100 + 12 * (len(systems) > 1) + 10)
+    ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel(f"{ylabel} (%)")
     ax.set_title(title)
     if len(systems) > 1:
-        ax.legend(loc="best")
+        ax.legend(loc="upper center", ncol=len(systems), fontsize=8)
     return ax
 
 
@@ -53,3 +57,29 @@ def cost_over_time(timelines: dict[str, list[float]], title: str, unit: str = "s
     ax.set(yscale="log", xlabel="month", ylabel=f"cumulative {unit} (log)", title=title)
     ax.legend(loc="best")
     return ax
+
+
+def comparison_figure(h: dict):
+    """Notebook 05's summary in three panels, from utils.comparison.headline: facts by question
+    kind, the cost of one update, and valid XML by method."""
+    fig, (facts, update, xml) = plt.subplots(1, 3, figsize=(12, 3.8), width_ratios=[2.2, 1, 1])
+    with_unknown = lambda acc, abstains: {**acc, "unknown drug\n(abstains)": abstains}  # noqa: E731
+    accuracy_bars({"fine-tuned": with_unknown(h["tuned"], h["tuned abstains"]),
+                   "retrieval": with_unknown(h["retrieval"], h["retrieval abstains"])},
+                  "Facts: right answers by question kind", ax=facts)
+    facts.tick_params(axis="x", labelsize=8)
+    seconds = {"full retrain": h["retrain seconds"], "incremental update": h["update seconds"],
+               "edit documents": h["reindex ms"] / 1000}
+    bars = update.bar(range(3), list(seconds.values()), color=[COLORS[k] for k in seconds])
+    update.bar_label(bars, labels=[f"{v:.0f} s" if v >= 1 else f"{v * 1000:.1f} ms" for v in seconds.values()],
+                     fontsize=8, padding=1)
+    update.set_xticks(range(3), ["full\nretrain", "incremental\nupdate", "edit\ndocuments"], fontsize=8)
+    update.set(yscale="log", ylim=(1e-4, 1e3), ylabel="seconds (log)", title="Updates: one change of facts")
+    valid = {"instruction": h["xml zero-shot"], "2 examples": h["xml few-shot"], "LoRA adapter": h["xml adapter"]}
+    bars = xml.bar(range(3), [v * 100 for v in valid.values()],
+                   color=[COLORS["base"], COLORS["base"], COLORS["fine-tuned"]])
+    xml.bar_label(bars, fmt="%.0f", fontsize=8, padding=1)
+    xml.set_xticks(range(3), list(valid), fontsize=8)
+    xml.set(ylim=(0, 110), ylabel="valid XML (%)", title="Format: schema-valid XML")
+    fig.tight_layout()
+    return fig

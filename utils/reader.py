@@ -81,13 +81,27 @@ _TEMPLATES = [
     "and is manufactured by {maker}. {extra} Adults may take up to {dose} mg per day.",
     "For {treats}, doctors may choose {name}, a medicine produced by {maker}. {extra} It was "
     "approved in {year}; the discoverer was {disc}. The daily maximum is {dose} mg.",
+    # The maker and the discoverer side by side, each the subject of its verb: only the question
+    # says which name to copy.
+    "{maker} makes {name}, which doctors prescribe for {treats}. {disc} found the "
+    "molecule, and approval followed in {year}. {extra} The highest daily dose is {dose} mg.",
+    "{name} treats {treats}. {disc} discovered it, {maker} produces it, and it has been approved "
+    "since {year}. {extra} Do not exceed {dose} mg a day.",
 ]
+# Sentences that name no fact asked about. Several open with a capitalised noun ("Doctors ...",
+# "Pharmacists ..."), as many real leaflets do: the reader must learn not to copy such a word as
+# the maker.
 _FILLERS = [
     "Take it with a full glass of water.",
     "Some patients feel dizzy during the first days.",
     "Keep the pack out of the reach of children.",
     "Grapefruit juice can change how well it works.",
     "Tell your doctor if you have kidney problems.",
+    "Doctors may lower the dose for older patients.",
+    "Pharmacists can advise on taking it with other medicines.",
+    "Nurses often recommend taking it in the evening.",
+    "Mild nausea and a dry throat are the usual complaints.",
+    "Blister packs should be kept below 25 degrees.",
 ]
 # What changed, in the way the t1 leaflets report it (worded differently): the answer is the new value.
 _MAKER_CHANGES = ["{name} used to be sold by {old}; since {y} it has been made by {new}.",
@@ -101,7 +115,8 @@ _QUESTIONS = {
     "treats": ["What is {name} taken for?", "{name} is given to patients with which condition?",
                "which condition is {lower} for?", "For what illness would a doctor prescribe {name}?"],
     "maker": ["Which company produces {name}?", "Who is the manufacturer of {name}?",
-              "{name} comes from which company?", "who sells {lower}?", "Who produces {name}?"],
+              "{name} comes from which company?", "who sells {lower}?", "Who produces {name}?",
+              "Who is the maker of {name}?", "Which company makes {name}?", "Tell me who makes {name}."],
     "reversed": ["Which medicine is used for {treats}?", "What should a patient with {treats} take?",
                  "What is prescribed against {treats}?", "{treats}: which drug helps?"],
     "max_daily_dose_mg": ["How many mg of {name} can be taken in one day at most?",
@@ -195,13 +210,16 @@ def _ask(drug: dict, attribute: str, rng: random.Random) -> str:
 
 
 def reader_examples(worlds: list[World], n_drugs: int = 44, per_drug: int = 2,
-                    unanswerable: float = 0.25, seed: int = 0) -> list[Example]:
+                    unanswerable: float = 0.25, contrast: bool = True, seed: int = 0) -> list[Example]:
     """Training examples for the reader: for each invented drug, its leaflet with `per_drug`
     questions it answers, and with probability `unanswerable` one it does not (about another
     invented drug, or a condition it does not treat), whose answer is "unknown".
 
     Half the leaflets say a fact changed (the maker, twice as often as the dose), and are asked
     about it: the answer is the current value, the behaviour the t1 leaflets need.
+
+    contrast: a leaflet asked who makes the drug is also asked who discovered it, and the other way
+    round: both answers are names in the same passage, and only the question tells them apart.
     """
     rng = random.Random(seed)
     drugs = synthetic_drugs(n_drugs, worlds, seed)
@@ -216,6 +234,10 @@ def reader_examples(worlds: list[World], n_drugs: int = 44, per_drug: int = 2,
             change = (attribute, other["maker"] if attribute == "maker" else rng.choice(
                 [d for d in _DOSES if d != drug["max_daily_dose_mg"]]))
             asked = [attribute] + [a for a in asked if a != attribute][:per_drug - 1]
+        if contrast:
+            for one, other in (("maker", "discoverer"), ("discoverer", "maker")):
+                if one in asked and other not in asked:
+                    asked.append(other)
         leaflet = synthetic_leaflet(drug, rng, change)
         for attribute in asked:
             examples.append(Example(leaflet, _ask(drug, attribute, rng), _answer(drug, attribute)))

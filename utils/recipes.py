@@ -109,11 +109,12 @@ def xml_tuned_model(base, tokenizer, n_train: int = 48, cfg: TrainConfig = XML_R
 
 # The reader adapter of notebook 04: a behaviour ("answer from the passage, copy names exactly,
 # say unknown when it does not say"), learned on invented drugs that share nothing with the world.
-# Measured with benchmarks/reader.py (98 examples of ~95 tokens, 19k tokens in all), t0 retrieval:
-# trained 86 %, paraphrase 81 %, reversed 98 %, documented 98 %, and 15/15 changed facts after the
-# t1 edits; short of the 95 % target on maker questions ("Who makes X?" answered with the
-# discoverer). One epoch, or an unanswerable question on every leaflet, left reversed questions at
-# 55-60 % (answered "unknown"); asking every kind in rotation did worse (64-86 %).
+# Measured with benchmarks/reader.py (121 examples of ~95 tokens, 2 epochs, ~100 s on 2 cores), t0
+# retrieval with the threshold: trained 91 %, paraphrase 88 %, reversed 92 %, documented 100 %, unknown
+# 100 %, and 15/15 changed facts after the t1 edits. Maker questions remain the weak spot (10 % of them
+# answered with another sentence's first words, "Doctors", "Common side effects"). Asking who made and
+# who discovered a drug on the same leaflet (contrast) fixed most "Who makes X?" -> discoverer answers
+# (86 -> 91 % trained); 3 epochs, lr 3e-3 or two filler sentences a leaflet scored worse (68-88 %).
 READER_RECIPE = TrainConfig(epochs=2, lr=2e-3, batch_size=8, lora_r=16, lora_alpha=32)
 
 

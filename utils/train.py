@@ -137,12 +137,20 @@ def train(model, tokenizer, pairs: list[tuple[str, str]], cfg: TrainConfig = Tra
     return history
 
 
+def weight_sharing_copy(base):
+    """A copy of `base`'s modules that shares its weights: peft wraps the copy's layers with
+    adapters, the base stays as it was, and a notebook holding the base and three adapters needs
+    the memory of one model (538 MB), not four. LoRA never writes the weights it wraps."""
+    shared = {id(t): t for t in (*base.parameters(), *base.buffers())}
+    return copy.deepcopy(base, memo=shared)
+
+
 def with_lora(base, cfg: TrainConfig = TrainConfig()) -> PeftModel:
     """A trainable LoRA copy of `base` (the base itself stays untouched for comparison)."""
     seed_everything(cfg.seed)  # the adapter's random init is part of the run cfg.seed fixes
     lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0,
                       target_modules="all-linear", task_type="CAUSAL_LM")
-    return get_peft_model(copy.deepcopy(base), lora)
+    return get_peft_model(weight_sharing_copy(base), lora)
 
 
 def fingerprint(base, pairs, cfg: TrainConfig, start: Path | None = None,
@@ -178,7 +186,8 @@ def train_adapter(name: str, base, tokenizer, pairs: list[tuple[str, str]],
 
     `start`: the folder of a cached adapter to continue training (e.g. an update of a fact-tuned
     model); otherwise a fresh adapter. Returns the tuned model (a copy; `base` is unchanged) and
-    its training history, with the probe's readings when it was trained with one.
+    its training history, with the probe's readings when it was trained with one. The copy
+    shares the base's weights (`weight_sharing_copy`): never merge an adapter into it.
     """
     if cfg.lora_r <= 0:
         raise ValueError("train_adapter trains LoRA adapters (lora_r > 0); for full fine-tuning "
@@ -187,13 +196,13 @@ def train_adapter(name: str, base, tokenizer, pairs: list[tuple[str, str]],
         raise FileNotFoundError(f"No trained adapter in {start}: train the adapter to start from first.")
     folder = adapter_folder(name, base, pairs, cfg, start, probe_every if probe else None)
     if is_cached(folder):
-        model = PeftModel.from_pretrained(copy.deepcopy(base), folder)
+        model = PeftModel.from_pretrained(weight_sharing_copy(base), folder)
         return model.eval(), History(**json.loads((folder / "history.json").read_text()))
     if start is None:
         model = with_lora(base, cfg)
     else:
         seed_everything(cfg.seed)
-        model = PeftModel.from_pretrained(copy.deepcopy(base), start, is_trainable=True)
+        model = PeftModel.from_pretrained(weight_sharing_copy(base), start, is_trainable=True)
     history = train(model, tokenizer, pairs, cfg, desc=name, probe=probe, probe_every=probe_every)
     staging = folder.with_name(folder.name + ".partial")
     model.save_pretrained(staging)  # safetensors

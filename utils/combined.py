@@ -1,0 +1,165 @@
+"""The combined system of notebook 05: fine-tuned behaviour plus retrieved facts.
+
+A clinical note goes in; a schema-valid diagnosis comes out that also names the drug for the
+diagnosed condition and its current maximum daily dose, facts only the leaflets know:
+
+1. the XML adapter (notebook 03) writes the diagnosis: a behaviour, learned from 48 notes;
+2. retrieval (notebook 04) finds the leaflet of the drug for the diagnosed condition, and the
+   reader adapter reads the drug's name and dose from it: facts, kept in documents;
+3. plain code puts the treatment into the XML, which is checked against the schema again.
+
+Edit a leaflet and the next diagnosis follows it; no weight changes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from .clinical import Diagnosis, Note, to_xml, validate_xml
+from .evaluate import XML_MAX_NEW_TOKENS, generate
+from .prompts import chat_prompt, note_prompt
+from .reader import passage_text, reader_prompt
+from .retrieval import Passage
+from .world import World, is_unknown_answer
+
+
+@dataclass(frozen=True)
+class Treatment:
+    drug: str
+    max_daily_dose_mg: int
+    passage: Passage  # the leaflet both were read from
+
+
+def treatment_question(condition: str) -> str:
+    return f"Which drug treats {condition}?"
+
+
+def dose_question(drug: str) -> str:
+    return f"What is the maximum daily dose of {drug}?"
+
+
+def parse_dose(text: str) -> int | None:
+    """The reader's answer "1,200 mg" -> 1200; None when it names no dose in mg."""
+    match = re.search(r"(\d[\d,]*)\s*mg\b", text)
+    return int(match[1].replace(",", "")) if match else None
+
+
+def find_treatments(reader, tokenizer, retriever, threshold: float,
+                    conditions: list[str]) -> list[Treatment | None]:
+    """For each condition, the drug and dose that the best-matching leaflet gives, read by the
+    reader adapter; None when no leaflet scores at least `threshold` (no drug is known for it) or
+    the reader finds no drug or dose in it."""
+    passages = [retriever.search(treatment_question(c), 1)[0] for c in conditions]
+    asked = [i for i, p in enumerate(passages) if p.score >= threshold]
+    drugs = generate(reader, tokenizer, [reader_prompt(passages[i].text, treatment_question(conditions[i]))
+                                         for i in asked], progress=False)
+    named = [(i, d.text) for i, d in zip(asked, drugs) if d.text and not is_unknown_answer(d.text)]
+    doses = generate(reader, tokenizer, [reader_prompt(passages[i].text, dose_question(drug))
+                                         for i, drug in named], progress=False)
+    found: list[Treatment | None] = [None] * len(conditions)
+    for (i, drug), dose in zip(named, doses):
+        mg = parse_dose(dose.text)
+        if mg:
+            found[i] = Treatment(drug, mg, passages[i])
+    return found
+
+
+@dataclass(frozen=True)
+class Diagnosed:
+    xml: str  # the system's answer
+    treatment: Treatment | None  # what retrieval added, if anything
+
+
+def diagnose(xml_model, reader, tokenizer, retriever, threshold: float, notes: list[str]) -> list[Diagnosed]:
+    """The combined system, for a batch of note texts. A diagnosis that is not schema-valid is
+    returned as the adapter wrote it (there is no condition to look up)."""
+    if not notes or any(not isinstance(n, str) or not n.strip() for n in notes):
+        raise ValueError("diagnose needs note texts, none of them empty: paste a clinical note")
+    answers = xml_answers(xml_model, tokenizer, notes)
+    verdicts = [validate_xml(a) for a in answers]
+    valid = [i for i, v in enumerate(verdicts) if v.valid]
+    treatments = find_treatments(reader, tokenizer, retriever, threshold,
+                                 [verdicts[i].diagnosis.condition for i in valid])
+    out = [Diagnosed(a, None) for a in answers]
+    for i, t in zip(valid, treatments):
+        if t is not None:
+            d = replace(verdicts[i].diagnosis, drug=t.drug, max_daily_dose_mg=t.max_daily_dose_mg)
+            out[i] = Diagnosed(to_xml(d), t)
+    return out
+
+
+# ---------------------------------------------------------------- the base model, for comparison
+
+# notebook 03's instruction with the treatment added: how you would ask an untuned chat model.
+TREATMENT_INSTRUCTION = (
+    "Write the diagnosis in the user's clinical note as one line of XML in exactly this form: "
+    "<diagnosis><age>54</age><sex>female</sex><condition>gout</condition><severity>moderate</severity>"
+    "<treatment><drug>Examplomab</drug><max_daily_dose_mg>40</max_daily_dose_mg></treatment></diagnosis>\n"
+    "sex is female or male; condition is in lower case; severity is mild, moderate or severe; the "
+    "treatment is the drug for the condition and its maximum daily dose in mg, as the leaflet says "
+    "when there is one. Answer with the XML only.")
+
+
+def base_prompt(tokenizer, note: str, passage: str | None = None) -> str:
+    """The untuned model's prompt: the instruction, then the note, after a retrieved leaflet if any."""
+    leaflet = f"Leaflet: {passage_text(passage)}\n\n" if passage else ""
+    return chat_prompt(tokenizer, f"{leaflet}Note: {note.strip()}", system=TREATMENT_INSTRUCTION)
+
+
+# Room for the diagnosis with a treatment (~60 tokens), plus a little chatter.
+BASE_MAX_NEW_TOKENS = 72
+
+
+def base_answers(model, tokenizer, notes: list[str], retriever=None) -> list[str]:
+    """The untuned model asked for the diagnosis with its treatment; with a retriever, after the
+    leaflet that best matches the note (the note itself is the query: without the adapter nothing
+    has extracted the condition)."""
+    passages = [retriever.search(n, 1)[0].text if retriever else None for n in notes]
+    prompts = [base_prompt(tokenizer, n, p) for n, p in zip(notes, passages)]
+    return [a.text for a in generate(model, tokenizer, prompts, max_new_tokens=BASE_MAX_NEW_TOKENS,
+                                     batch_size=16, first_line_only=False, progress=False)]
+
+
+def xml_answers(xml_model, tokenizer, notes: list[str]) -> list[str]:
+    """The XML adapter alone: a valid diagnosis, but it cannot know the treatment."""
+    return [a.text for a in generate(xml_model, tokenizer, [note_prompt(n) for n in notes],
+                                     max_new_tokens=XML_MAX_NEW_TOKENS, batch_size=16, progress=False)]
+
+
+# ---------------------------------------------------------------- scoring
+
+def expected_treatment(world: World, note: Note) -> Diagnosis:
+    """The note's expected diagnosis with the treatment the world's leaflets give for its
+    condition (the drug on the market that treats it), or without one when there is none."""
+    drugs = [d for d in world.drugs.values() if d.treats == note.expected.condition and d.status == "available"]
+    if len(drugs) > 1:
+        raise ValueError(f"{len(drugs)} drugs treat {note.expected.condition!r} in {world.time}: "
+                         f"the combined system expects one drug a condition")
+    if not drugs:
+        return note.expected
+    return replace(note.expected, drug=drugs[0].name, max_daily_dose_mg=drugs[0].max_daily_dose_mg)
+
+
+def facts_right(answer: str, expected: Diagnosis) -> bool:
+    """Does the answer name the expected drug and its dose, XML or not? Free text counts too, so
+    that a system without the schema is judged on its facts alone."""
+    if expected.drug is None:
+        raise ValueError("no treatment expected for this note: score facts on notes with one")
+    text = answer.lower()
+    return (re.search(rf"\b{re.escape(expected.drug.lower())}\b", text) is not None
+            and re.search(rf"(?<![\d,]){expected.max_daily_dose_mg}(?![\d,])",
+                          text.replace(f"{expected.max_daily_dose_mg:,}", str(expected.max_daily_dose_mg)))
+            is not None)
+
+
+def score_system(answers: list[str], expected: list[Diagnosis]) -> dict[str, float]:
+    """valid: the answer is schema-valid XML; facts: it names the right drug and dose; both: a
+    valid diagnosis whose treatment is right (what a downstream program can use)."""
+    if len(answers) != len(expected) or not answers:
+        raise ValueError(f"{len(answers)} answers for {len(expected)} expected diagnoses: give one each")
+    valid = [validate_xml(a) for a in answers]
+    right = [facts_right(a, e) for a, e in zip(answers, expected)]
+    usable = [v.valid and v.diagnosis.drug == e.drug and v.diagnosis.max_daily_dose_mg == e.max_daily_dose_mg
+              for v, e in zip(valid, expected)]
+    n = len(answers)
+    return {"valid": sum(v.valid for v in valid) / n, "facts": sum(right) / n, "both": sum(usable) / n}

@@ -136,8 +136,9 @@ def load_world(time: str = "t0", data_dir: Path = DATA_DIR) -> World:
     world_dir = Path(data_dir) / "world"
     times = sorted(p.stem[len("drugs_"):] for p in world_dir.glob("drugs_*.csv"))
     if time not in times:
+        hint = "" if times else f" (data_dir must be the folder that contains world/, not world/ itself)"
         raise DataError(f"{world_dir}: no time point {time!r} (no drugs_{time}.csv); "
-                        f"available: {', '.join(times) or 'none'}")
+                        f"available: {', '.join(times) or 'none'}{hint}")
     csv_path = world_dir / f"drugs_{time}.csv"
     drugs, lines = _read_drugs(csv_path)
     documents = _read_documents(world_dir / "documents" / time, drugs, lines, csv_path)

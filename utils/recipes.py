@@ -103,8 +103,6 @@ def xml_tuned_model(base, tokenizer, n_train: int = 48, cfg: TrainConfig = XML_R
     (model, training history). Prompt it with prompts.note_prompt."""
     pairs = xml_pairs(n_train)  # checks n_train
     return train_adapter(f"xml-n{n_train}", base, tokenizer, pairs, xml_config(n_train, cfg))
-    name = f"facts-{world.time}" + (f"-aug{n_augment}" if n_augment else "") + ("-subset" if drugs else "")
-    return train_adapter(name, base, tokenizer, fact_pairs(world, n_augment, drugs), cfg)
 
 
 # The reader adapter of notebook 04: a behaviour ("answer from the passage, copy names exactly,

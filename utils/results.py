@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+
 from .config import REPO_ROOT, cache_dir
 
 NOTEBOOKS = REPO_ROOT / "notebooks"

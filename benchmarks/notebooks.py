@@ -7,6 +7,7 @@ A benchmark, not a test: run it by hand on an otherwise idle machine.
     .venv/bin/python benchmarks/notebooks.py               # with the cache as it is
     .venv/bin/python benchmarks/notebooks.py --empty-cache # as on a new machine: fetch, convert, train all
     .venv/bin/python benchmarks/notebooks.py 02 04         # some notebooks only
+    .venv/bin/python benchmarks/notebooks.py --write       # and save them executed: nbval's reference
 
 Targets on 2 CPU cores: each notebook <= 4 minutes, the series <= 12 minutes, peak RSS <= 3 GB,
 first model fetch and convert (notebook 00 on an empty cache) <= 60 s.
@@ -46,16 +47,21 @@ def first_line(cell) -> str:
     return (lines[0] if lines else "")[:70]
 
 
-def run(path: Path, timeout: int) -> dict:
+def run(path: Path, timeout: int, write: bool = False) -> dict:
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PEAK_RSS_CELL))
     started = time.perf_counter()
     NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     wall = time.perf_counter() - started
-    peak = int(nb.cells[-1].outputs[0]["text"])
-    slowest = sorted(nb.cells[:-1], key=cell_seconds, reverse=True)[:3]
-    return {"wall": wall, "peak": peak, "slowest": [(cell_seconds(c), first_line(c)) for c in slowest]}
+    peak = int(nb.cells.pop().outputs[0]["text"])
+    slowest = sorted(nb.cells, key=cell_seconds, reverse=True)[:3]
+    result = {"wall": wall, "peak": peak, "slowest": [(cell_seconds(c), first_line(c)) for c in slowest]}
+    if write:
+        for cell in nb.cells:
+            cell.metadata.pop("execution", None)  # timestamps: a diff on every run
+        nbformat.write(nb, path)
+    return result
 
 
 def headline(prefix: str) -> list[str]:
@@ -74,6 +80,8 @@ def main() -> None:
     parser.add_argument("only", nargs="*", help="notebook numbers to run, e.g. 02 04 (default: all)")
     parser.add_argument("--empty-cache", action="store_true", help="start from an empty cache folder")
     parser.add_argument("--timeout", type=int, default=900, help="seconds a cell may take")
+    parser.add_argument("--write", action="store_true",
+                        help="save each executed notebook in place: the outputs nbval compares against")
     args = parser.parse_args()
     if args.empty_cache:
         os.environ["FTRAG_CACHE"] = tempfile.mkdtemp(prefix="ftrag-bench-")  # the kernels inherit it
@@ -81,7 +89,7 @@ def main() -> None:
                        if not args.only or p.name[:2] in args.only)
     total = 0.0
     for path in notebooks:
-        result = run(path, args.timeout)
+        result = run(path, args.timeout, args.write)
         total += result["wall"]
         print(f"\n{path.name}: {result['wall']:.0f} s, peak RSS {result['peak'] / 1e9:.1f} GB")
         for seconds, line in result["slowest"]:

@@ -6,8 +6,8 @@ import pytest
 
 import utils.combined as combined
 from utils.clinical import Diagnosis, Note, validate_xml
-from utils.combined import (diagnose, expected_treatment, facts_right, find_treatments, parse_dose,
-                            score_system)
+from utils.combined import (add_treatments, diagnose, expected_treatment, facts_right, find_treatments,
+                            parse_dose, score_system)
 from utils.evaluate import Answer
 from utils.retrieval import Retriever
 
@@ -67,6 +67,17 @@ def test_an_edited_leaflet_changes_the_next_diagnosis(scripted):
     retriever.update({"Vintrabel": LEAFLETS["Vintrabel"].replace("40 mg", "60 mg")})
     scripted["daily dose of Vintrabel"] = "60 mg"  # the reader reads what the passage now says
     assert "<max_daily_dose_mg>60<" in diagnose(None, None, None, retriever, 0.1, ["gout"])[0].xml
+
+
+def test_a_leaflet_edit_needs_only_a_new_look_up(scripted):
+    retriever = Retriever(LEAFLETS)
+    scripted.update({"Which drug treats gout": "Vintrabel", "daily dose of Vintrabel": "40 mg"})
+    [first] = add_treatments(None, None, retriever, 0.1, [GOUT])
+    retriever.update({"Vintrabel": LEAFLETS["Vintrabel"].replace("40 mg", "60 mg")})
+    scripted["daily dose of Vintrabel"] = "60 mg"
+    [second] = add_treatments(None, None, retriever, 0.1, [GOUT])
+    assert (first.treatment.max_daily_dose_mg, second.treatment.max_daily_dose_mg) == (40, 60)
+    assert validate_xml(second.xml).diagnosis.max_daily_dose_mg == 60
 
 
 def test_empty_notes_are_refused():

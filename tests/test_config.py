@@ -72,3 +72,15 @@ def test_shown_never_prints_a_home_folder(private_cache):
     assert config.shown(private_cache / "adapters" / "x") == "$FTRAG_CACHE/adapters/x"
     elsewhere = Path(os.path.expanduser("~")) / "secret" / "model"
     assert config.shown(elsewhere) == "model"
+
+
+def test_quick_mode_follows_ftrag_quick_and_keeps_its_artifacts_apart(keep_threads, monkeypatch, private_cache):
+    assert not config.quick() and config.artifacts_dir() == private_cache
+    assert "quick" not in config.setup()
+    for off in ("", "0", " 0 "):
+        monkeypatch.setenv("FTRAG_QUICK", off)
+        assert not config.quick()
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    assert config.quick() and "quick" in config.setup()
+    assert config.artifacts_dir() == private_cache / "quick" and config.artifacts_dir().is_dir()
+    assert config.cache_dir() == private_cache  # the converted model is shared by both runs

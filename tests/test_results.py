@@ -53,3 +53,13 @@ def test_every_producing_notebook_saves_its_results():
     for name, notebook in PRODUCED_BY.items():
         sources = [c.source for c in nbformat.read(NOTEBOOKS / notebook, as_version=4).cells]
         assert any(f'save_results("{name}"' in s for s in sources), notebook
+
+
+def test_a_quick_run_saves_its_results_apart(private_cache, monkeypatch):
+    save_results("01_demo", {"trained phrasing": 1.0})
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    assert load_results("01_demo") is None  # a quick run measures its own
+    save_results("01_demo", {"trained phrasing": 0.1})
+    assert results_path("01_demo") == private_cache / "quick" / "results" / "01_demo.json"
+    monkeypatch.delenv("FTRAG_QUICK")
+    assert load_results("01_demo") == {"trained phrasing": 1.0}

@@ -9,6 +9,7 @@ from transformers import AutoModelForCausalLM
 from utils import train as train_mod
 from utils.evaluate import generate
 from utils.model import count_parameters
+from utils.prompts import qa_prompt
 from utils.train import (History, TrainConfig, _batches, adapter_folder, encode, fingerprint,
                          train, train_adapter, with_lora)
 
@@ -285,3 +286,27 @@ def test_the_start_and_the_probing_are_part_of_the_fingerprint(tiny_model, tmp_p
 def test_continuing_from_a_missing_adapter_says_what_to_do(tiny_model, tokenizer, private_cache):
     with pytest.raises(FileNotFoundError, match="train the adapter to start from first"):
         train_adapter("update", tiny_model, tokenizer, FACTS, FAST, start=private_cache / "nothing")
+
+
+def test_quick_run_trains_one_pass_over_a_spread_of_at_most_quick_examples(tiny_model, tokenizer, monkeypatch,
+                                                                          private_cache):
+    pairs = [(qa_prompt(f"Question {i}?"), f"answer {i}") for i in range(100)]
+    seen = []
+    real_encode = train_mod.encode
+    monkeypatch.setattr(train_mod, "encode", lambda tok, p, a: seen.append(a) or real_encode(tok, p, a))
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    cfg = TrainConfig(epochs=5, batch_size=8, lora_r=4)
+    model, history = train_adapter("quick", tiny_model, tokenizer, pairs, cfg)
+    assert seen == [f"answer {i}" for i in range(0, 100, 4)]  # spread over the data, not its head
+    assert history.examples == 25 <= train_mod.QUICK_EXAMPLES
+    assert len(history.losses) == -(-history.examples // 8)  # one pass
+    # Kept apart: a full run with the same data and settings does not find the quick adapter.
+    assert adapter_folder("quick", tiny_model, pairs, cfg).parent == private_cache / "quick" / "adapters"
+    monkeypatch.delenv("FTRAG_QUICK")
+    assert adapter_folder("quick", tiny_model, pairs, cfg).parent == private_cache / "adapters"
+
+
+def test_quick_run_gives_a_few_examples_several_passes(tiny_model, tokenizer, monkeypatch):
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    history = train(with_lora(tiny_model, FAST), tokenizer, FACTS, TrainConfig(**{**MEMORISE, "epochs": 60}))
+    assert history.examples == 4 and len(history.losses) == 8  # 8 passes of one batch: 32 examples seen

@@ -71,11 +71,16 @@ class Diagnosed:
 
 
 def diagnose(xml_model, reader, tokenizer, retriever, threshold: float, notes: list[str]) -> list[Diagnosed]:
-    """The combined system, for a batch of note texts. A diagnosis that is not schema-valid is
-    returned as the adapter wrote it (there is no condition to look up)."""
+    """The combined system, for a batch of note texts: steps 1 to 3."""
     if not notes or any(not isinstance(n, str) or not n.strip() for n in notes):
         raise ValueError("diagnose needs note texts, none of them empty: paste a clinical note")
-    answers = xml_answers(xml_model, tokenizer, notes)
+    return add_treatments(reader, tokenizer, retriever, threshold, xml_answers(xml_model, tokenizer, notes))
+
+
+def add_treatments(reader, tokenizer, retriever, threshold: float, answers: list[str]) -> list[Diagnosed]:
+    """Steps 2 and 3 on the XML adapter's answers: the leaflets' treatment put into each valid
+    diagnosis. One that is not schema-valid is returned as written (there is no condition to look
+    up). Apart from step 1 so that a leaflet edit needs no new diagnosis, only a new look-up."""
     verdicts = [validate_xml(a) for a in answers]
     valid = [i for i, v in enumerate(verdicts) if v.valid]
     treatments = find_treatments(reader, tokenizer, retriever, threshold,

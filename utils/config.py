@@ -29,6 +29,21 @@ def cache_dir() -> Path:
     return path
 
 
+def quick() -> bool:
+    """FTRAG_QUICK=1: a maintainer's smoke run. Every training is cut to one pass over a few
+    examples (utils.train), what it trains and measures is kept apart from full runs
+    (`artifacts_dir`), and claims that need the full training are reported, not asserted
+    (utils.checkpoint)."""
+    return os.environ.get("FTRAG_QUICK", "").strip() not in ("", "0")
+
+
+def artifacts_dir() -> Path:
+    """Where trained adapters and saved results go: a quick run's never feed a full run."""
+    path = cache_dir() / "quick" if quick() else cache_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def device() -> torch.device:
     """A GPU where there is one; everything also runs on a laptop CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -59,4 +74,7 @@ def setup(seed: int = SEED, threads: int | None = None) -> dict:
     threads = threads or int(os.environ.get("FTRAG_THREADS", DEFAULT_THREADS))
     torch.set_num_threads(threads)
     seed_everything(seed)
-    return {"seed": seed, "threads": threads, "device": str(device()), "cache": shown(cache_dir())}
+    settings = {"seed": seed, "threads": threads, "device": str(device()), "cache": shown(cache_dir())}
+    if quick():
+        settings["quick"] = "FTRAG_QUICK is set: training cut to a smoke run, claims about it not checked"
+    return settings

@@ -8,7 +8,7 @@ import json
 import time
 from pathlib import Path
 
-from .config import REPO_ROOT, cache_dir
+from .config import REPO_ROOT, artifacts_dir
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 # Which notebook saves which results (its last cells call save_results).
@@ -21,7 +21,7 @@ PRODUCED_BY = {
 
 
 def results_path(name: str):
-    return cache_dir() / "results" / f"{name}.json"
+    return artifacts_dir() / "results" / f"{name}.json"
 
 
 def save_results(name: str, data: dict) -> None:

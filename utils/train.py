@@ -17,7 +17,7 @@ import math
 import shutil
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -26,11 +26,17 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from tqdm.auto import tqdm
 
 from .batching import encode, left_pad
-from .config import cache_dir, seed_everything
+from .config import artifacts_dir, quick, seed_everything
 
 # peft asks transformers a question transformers 5 renamed; harmless, but it would fill every
 # training cell with a FutureWarning.
 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+
+
+# A quick run (FTRAG_QUICK=1) trains on this many examples in all, at most (a few examples get
+# several passes, up to that): every step of the loop runs, in seconds, and the loss falls, but
+# little is learned.
+QUICK_EXAMPLES = 32
 
 
 @dataclass(frozen=True)
@@ -77,10 +83,14 @@ def train(model, tokenizer, pairs: list[tuple[str, str]], cfg: TrainConfig = Tra
     """Train the parameters of `model` that require grad on (prompt, answer) pairs.
 
     With a probe, it measures the model before the first step, every `probe_every` steps and
-    after the last; its time is not counted in `History.seconds`.
+    after the last; its time is not counted in `History.seconds`. In a quick run (config.quick)
+    it trains on at most QUICK_EXAMPLES examples in all, spread over the pairs.
     """
     if not pairs:
         raise ValueError("No training examples: pass a non-empty list of (prompt, answer) pairs.")
+    if quick():
+        pairs = pairs[::-(-len(pairs) // QUICK_EXAMPLES)]  # spread over the data, at most QUICK_EXAMPLES
+        cfg = replace(cfg, epochs=min(cfg.epochs, max(1, QUICK_EXAMPLES // len(pairs))))
     seed_everything(cfg.seed)
     device = next(model.parameters()).device
     encoded = [encode(tokenizer, p, a) for p, a in pairs]
@@ -172,7 +182,7 @@ def fingerprint(base, pairs, cfg: TrainConfig, start: Path | None = None,
 
 def adapter_folder(name: str, base, pairs, cfg: TrainConfig, start: Path | None = None,
                    probe_every: int | None = None) -> Path:
-    return cache_dir() / "adapters" / f"{name}-{fingerprint(base, pairs, cfg, start, probe_every)}"
+    return artifacts_dir() / "adapters" / f"{name}-{fingerprint(base, pairs, cfg, start, probe_every)}"
 
 
 def is_cached(folder: Path) -> bool:

@@ -14,6 +14,7 @@ first model fetch and convert (notebook 00 on an empty cache) <= 60 s.
 """
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -47,6 +48,23 @@ def first_line(cell) -> str:
     return (lines[0] if lines else "")[:70]
 
 
+PROGRESS_BAR = re.compile(r"\d+%\|.*\|\s*\d+/\d+")
+
+
+def without_progress_bars(nb) -> None:
+    """Drop tqdm's notebook progress bars from the outputs: they are stored as widgets whose text
+    shows the bar as it started (0 %), and the cells print what they measured anyway. The widget
+    state goes too, unless another widget (notebook 05's explorer) still needs it."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (
+                o.output_type == "display_data" and "application/vnd.jupyter.widget-view+json" in o.data
+                and PROGRESS_BAR.search(o.data.get("text/plain", "")))]
+    if not any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+               for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs):
+        nb.metadata.pop("widgets", None)
+
+
 def run(path: Path, timeout: int, write: bool = False) -> dict:
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PEAK_RSS_CELL))
@@ -60,6 +78,7 @@ def run(path: Path, timeout: int, write: bool = False) -> dict:
     if write:
         for cell in nb.cells:
             cell.metadata.pop("execution", None)  # timestamps: a diff on every run
+        without_progress_bars(nb)
         nbformat.write(nb, path)
     return result
 

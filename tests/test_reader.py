@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from utils.evaluate import Answer, Result
-from utils.reader import (abstain_below, few_shot, passage_text, rag_prompt, reader_examples,
+from utils.evaluate import Answer, Result, evaluate
+from utils.reader import (abstain_below, few_shot, passage_text, rag_prompt, read_or_abstain, reader_examples,
                           reader_prompt, synthetic_drugs)
 from utils.retrieval import Retriever
 from utils.world import UNKNOWN, load_world
@@ -105,3 +105,24 @@ def test_abstain_below_replaces_low_score_answers_only(worlds):
     assert kept == guesses[0]
     assert abstained.answer.text == UNKNOWN and abstained.correct
     assert all(r.answer.text == UNKNOWN for r in abstain_below(guesses, retriever, threshold=100.0))
+
+
+def test_read_or_abstain_reads_only_what_it_would_not_abstain_on(tiny_model, tokenizer, worlds, monkeypatch):
+    import utils.evaluate as evaluate_mod
+    t0 = worlds[0]
+    retriever = Retriever(t0.documents)
+    questions = t0.questions("trained")[:3] + t0.questions("unknown")[:2]
+    threshold = 1.0
+    expected = abstain_below(evaluate(tiny_model, tokenizer, questions, prompt=rag_prompt(retriever),
+                                      progress=False), retriever, threshold)
+    asked = []
+    real_generate = evaluate_mod.generate
+    monkeypatch.setattr(evaluate_mod, "generate",
+                        lambda m, t, prompts, **k: asked.extend(prompts) or real_generate(m, t, prompts, **k))
+    low = [retriever.search(q.text, 1)[0].score < threshold for q in questions]
+    assert low == [False, False, False, True, True]  # no leaflet matches a drug that does not exist
+    got = read_or_abstain(tiny_model, tokenizer, questions, retriever, threshold, progress=False)
+    # The same answers; their probabilities differ in the last digits (other rows share the batch).
+    assert [(r.question, r.answer.text, r.correct) for r in got] == [(r.question, r.answer.text, r.correct)
+                                                                   for r in expected]
+    assert len(asked) == 3  # the two unknown drugs were never asked

@@ -37,8 +37,8 @@ def test_batches_label_only_the_answers_at_the_end_of_left_padded_rows(tokenizer
     encoded = [encode(tokenizer, p, a) for p, a in pairs]
     pad = tokenizer.pad_token_id
     seen = []
-    for input_ids, mask, positions, labels in _batches(encoded, 3, torch.Generator().manual_seed(0),
-                                                       pad, "cpu"):
+    for [(input_ids, mask, positions, labels)] in _batches(encoded, 3, torch.Generator().manual_seed(0),
+                                                           pad, "cpu"):  # short rows: one micro-batch
         width, keep = input_ids.shape[1], labels.shape[1]
         rows = []
         for r in range(len(input_ids)):
@@ -58,6 +58,23 @@ def test_batches_label_only_the_answers_at_the_end_of_left_padded_rows(tokenizer
         assert keep == max(rows) + 1
     # One epoch shows every example exactly once.
     assert sorted(seen) == sorted(ids for ids, _ in encoded)
+
+
+def test_long_batches_are_split_into_micro_batches_with_the_same_update(tiny_model, tokenizer, monkeypatch):
+    cfg = TrainConfig(**{**MEMORISE, "epochs": 3})
+    whole = with_lora(tiny_model, cfg)
+    whole_history = train(whole, tokenizer, FACTS, cfg)
+    monkeypatch.setattr(train_mod, "MICRO_BATCH_TOKENS", 20)  # every row on its own
+    encoded = [encode(tokenizer, p, a) for p, a in FACTS]
+    [parts] = list(_batches(encoded, 4, torch.Generator().manual_seed(0), tokenizer.pad_token_id, "cpu"))
+    assert [len(p[0]) for p in parts] == [1, 1, 1, 1]
+    split = with_lora(tiny_model, cfg)
+    split_history = train(split, tokenizer, FACTS, cfg)
+    assert split_history.losses == pytest.approx(whole_history.losses, rel=1e-4)
+    assert split_history.tokens == whole_history.tokens  # real tokens, padding not counted
+    for (name, a), b in zip(whole.named_parameters(), split.parameters()):
+        if a.requires_grad:
+            assert torch.allclose(a, b, atol=1e-5), name
 
 
 def test_loss_counts_answer_tokens_only(fresh_model, tokenizer):

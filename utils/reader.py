@@ -13,8 +13,8 @@ import random
 import re
 from dataclasses import dataclass
 
-from .evaluate import Answer, Result, is_correct
-from .world import UNKNOWN, World
+from .evaluate import Answer, Result, evaluate, is_correct
+from .world import UNKNOWN, Question, World
 
 # ---------------------------------------------------------------- prompts
 
@@ -261,12 +261,26 @@ def few_shot(worlds: list[World], seed: int = 1) -> tuple[tuple[str, str, str], 
             (passage_text(synthetic_leaflet(b, rng)), _ask(b, "treats", rng), b["treats"]))
 
 
+def _below(question: Question, retriever, threshold: float) -> bool:
+    return retriever.search(question.text, 1)[0].score < threshold
+
+
+def _abstained(question: Question) -> Result:
+    return Result(question, Answer(UNKNOWN, 1.0), is_correct(question, UNKNOWN))
+
+
 def abstain_below(results: list[Result], retriever, threshold: float) -> list[Result]:
     """The same results, but "unknown" wherever the best passage for the question scored below
     `threshold`: the system then says it does not know instead of letting the reader guess."""
-    out = []
-    for r in results:
-        if retriever.search(r.question.text, 1)[0].score < threshold:
-            r = Result(r.question, Answer(UNKNOWN, 1.0), is_correct(r.question, UNKNOWN))
-        out.append(r)
-    return out
+    return [_abstained(r.question) if _below(r.question, retriever, threshold) else r for r in results]
+
+
+def read_or_abstain(model, tokenizer, questions: list[Question], retriever, threshold: float, shots=(),
+                    **generate_kwargs) -> list[Result]:
+    """The retrieval system as it runs: "unknown" at once where the best passage scores below
+    `threshold`, the reader's answer from the passage elsewhere. The results of
+    abstain_below(evaluate(...)), without generating the answers it would throw away."""
+    low = [_below(q, retriever, threshold) for q in questions]
+    read = iter(evaluate(model, tokenizer, [q for q, skip in zip(questions, low) if not skip],
+                         prompt=rag_prompt(retriever, shots), **generate_kwargs))
+    return [_abstained(q) if skip else next(read) for q, skip in zip(questions, low)]

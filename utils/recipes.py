@@ -113,6 +113,17 @@ def xml_tuned_model(base, tokenizer, n_train: int = 48, cfg: TrainConfig = XML_R
 # answered with another sentence's first words, "Doctors", "Common side effects"). Asking who made and
 # who discovered a drug on the same leaflet (contrast) fixed most "Who makes X?" -> discoverer answers
 # (86 -> 91 % trained); 3 epochs, lr 3e-3 or two filler sentences a leaflet scored worse (68-88 %).
+# Later variants, trained / paraphrase / reversed (documented and unknown stayed 95-100 %):
+#   two more templates that open with the discoverer, four more fillers   80 / 74 / 72 %
+#   the question before the passage                                       95 / 86 / 85 %
+#   the question before and after the passage                             90 / 80 / 98 %
+#   sentences of every leaflet shuffled / of half of them                 85 / 85 / 95, 91 / 89 / 100 %
+#   3 questions a leaflet (171 examples, 132 s)                           89 / 90 / 95 %
+#   4 questions a leaflet (202 examples, 163 s)                           96 / 94 / 98 %
+#   the same, one epoch (78 s)                                            89 / 86 / 88 %
+# One run each, and a variant moves a kind by up to ten points either way, so none of this is proof.
+# Only 4 questions a leaflet came near 95 % on every kind, for another minute of training in notebook
+# 04 (already at its 4-minute budget); it was left for a session that can run it with several seeds.
 READER_RECIPE = TrainConfig(epochs=2, lr=2e-3, batch_size=8, lora_r=16, lora_alpha=32)
 
 

@@ -63,16 +63,38 @@ class History:
         return self.tokens / self.seconds if self.seconds else 0.0
 
 
+# A batch whose rows x width exceed this is run as several micro-batches, their gradients summed
+# before the step: the same update, with the activations of fewer rows held at once. Facts (8 x 18
+# tokens) and notes (4 x 95) fit in one; the reader's leaflets (8 x ~110) needed 4 GB in one.
+MICRO_BATCH_TOKENS = 512
+
+
+def _padded(rows, pad_id, device):
+    input_ids, mask, positions = left_pad([ids for ids, _ in rows], pad_id, device)
+    keep = max(n for _, n in rows) + 1  # answer positions plus the one that predicts the first
+    labels = torch.full((len(rows), keep), -100, device=device)
+    for r, (ids, n) in enumerate(rows):
+        labels[r, keep - n:] = torch.tensor(ids[-n:])
+    return input_ids, mask, positions, labels
+
+
+def _micro_batches(rows):
+    """Consecutive groups of rows, each within MICRO_BATCH_TOKENS once padded (one row at least)."""
+    group = []
+    for row in rows:
+        if group and (len(group) + 1) * max(len(ids) for ids, _ in [*group, row]) > MICRO_BATCH_TOKENS:
+            yield group
+            group = []
+        group.append(row)
+    yield group
+
+
 def _batches(encoded, batch_size, generator, pad_id, device):
+    """Shuffled batches, each a list of left-padded micro-batches (input_ids, mask, positions, labels)."""
     order = torch.randperm(len(encoded), generator=generator).tolist()
     for start in range(0, len(order), batch_size):
         rows = [encoded[i] for i in order[start:start + batch_size]]
-        input_ids, mask, positions = left_pad([ids for ids, _ in rows], pad_id, device)
-        keep = max(n for _, n in rows) + 1  # answer positions plus the one that predicts the first
-        labels = torch.full((len(rows), keep), -100, device=device)
-        for r, (ids, n) in enumerate(rows):
-            labels[r, keep - n:] = torch.tensor(ids[-n:])
-        yield input_ids, mask, positions, labels
+        yield [_padded(group, pad_id, device) for group in _micro_batches(rows)]
 
 
 Probe = Callable[[object], dict]  # model -> measurements, e.g. accuracies
@@ -125,19 +147,24 @@ def train(model, tokenizer, pairs: list[tuple[str, str]], cfg: TrainConfig = Tra
     started = time.perf_counter()
     with tqdm(total=steps, desc=desc, unit="step") as bar:
         for _ in range(cfg.epochs):
-            for input_ids, mask, positions, labels in _batches(encoded, cfg.batch_size, generator,
-                                                               tokenizer.pad_token_id, device):
-                logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                               logits_to_keep=labels.shape[1]).logits
-                loss = torch.nn.functional.cross_entropy(
-                    logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100)
-                loss.backward()
+            for micro_batches in _batches(encoded, cfg.batch_size, generator, tokenizer.pad_token_id, device):
+                # The mean over the batch's answer tokens, summed micro-batch by micro-batch.
+                answer_tokens = sum(int((labels[:, 1:] != -100).sum()) for *_, labels in micro_batches)
+                batch_loss = 0.0
+                for input_ids, mask, positions, labels in micro_batches:
+                    logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                                   logits_to_keep=labels.shape[1]).logits
+                    loss = torch.nn.functional.cross_entropy(
+                        logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100,
+                        reduction="sum") / answer_tokens
+                    loss.backward()
+                    batch_loss += loss.item()
+                    history.tokens += int(mask.sum())
                 optimizer.step()
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
-                history.losses.append(loss.item())
-                history.tokens += int(mask.sum())
-                bar.set_postfix(loss=f"{loss.item():.3f}")
+                history.losses.append(batch_loss)
+                bar.set_postfix(loss=f"{batch_loss:.3f}")
                 bar.update()
                 if probe_every and len(history.losses) % probe_every == 0:
                     measure(len(history.losses))

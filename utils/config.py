@@ -30,8 +30,8 @@ def cache_dir() -> Path:
 
 
 def quick() -> bool:
-    """FTRAG_QUICK=1: a maintainer's smoke run. Every training is cut to one pass over a few
-    examples (utils.train), what it trains and measures is kept apart from full runs
+    """FTRAG_QUICK=1: a maintainer's smoke run. Every training is cut to a few dozen examples in
+    all (utils.train.QUICK_EXAMPLES), what it trains and measures is kept apart from full runs
     (`artifacts_dir`), and claims that need the full training are reported, not asserted
     (utils.checkpoint)."""
     return os.environ.get("FTRAG_QUICK", "").strip() not in ("", "0")

@@ -120,10 +120,11 @@ def xml_tuned_model(base, tokenizer, n_train: int = 48, cfg: TrainConfig = XML_R
 #   sentences of every leaflet shuffled / of half of them                 85 / 85 / 95, 91 / 89 / 100 %
 #   3 questions a leaflet (171 examples, 132 s)                           89 / 90 / 95 %
 #   4 questions a leaflet (202 examples, 163 s)                           96 / 94 / 98 %
+#   the same with seed 1 for the leaflets and the training (217 examples) 89 / 88 / 95 %
 #   the same, one epoch (78 s)                                            89 / 86 / 88 %
-# One run each, and a variant moves a kind by up to ten points either way, so none of this is proof.
-# Only 4 questions a leaflet came near 95 % on every kind, for another minute of training in notebook
-# 04 (already at its 4-minute budget); it was left for a session that can run it with several seeds.
+# A kind moves by up to ten points between runs of one recipe (the 4-question rows): one run of a
+# variant proves nothing, and none of these beat the noise. What is left to try: a bigger reader model,
+# or an extractive reader that scores spans of the passage instead of writing the answer.
 READER_RECIPE = TrainConfig(epochs=2, lr=2e-3, batch_size=8, lora_r=16, lora_alpha=32)
 
 

@@ -5,9 +5,10 @@ t1 edits (re-indexed leaflets, the changed facts asked with their new answers); 
 adapter's training time and tokens/s; prompt tokens and latency per answer with and without
 retrieval. A benchmark, not a test: run it by hand, e.g. after changing the reader recipe.
 
-    .venv/bin/python benchmarks/reader.py [--readers base-2shot,adapter] [--epochs 2] [--drugs 32]
+    .venv/bin/python benchmarks/reader.py [--readers base-2shot,adapter] [--epochs 2] [--drugs 88] [--unpacked]
 """
 import argparse
+import inspect
 import statistics
 import sys
 import time
@@ -20,7 +21,7 @@ from utils.config import setup  # noqa: E402
 from utils.evaluate import accuracy_by_kind, evaluate, generate  # noqa: E402
 from utils.model import load_model  # noqa: E402
 from utils.prompts import qa_prompt  # noqa: E402
-from utils.reader import abstain_below, few_shot, rag_prompt  # noqa: E402
+from utils.reader import abstain_below, few_shot, rag_prompt, reader_examples  # noqa: E402
 from utils.recipes import READER_RECIPE, reader_pairs, reader_tuned_model  # noqa: E402
 from utils.retrieval import Retriever, choose_threshold  # noqa: E402
 from utils.world import changed_facts, load_world  # noqa: E402
@@ -53,10 +54,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=READER_RECIPE.epochs)
     parser.add_argument("--lr", type=float, default=READER_RECIPE.lr)
     parser.add_argument("--batch-size", type=int, default=READER_RECIPE.batch_size)
-    parser.add_argument("--drugs", type=int, default=44, help="invented drugs to train on")
-    parser.add_argument("--per-drug", type=int, default=2, help="answerable questions a leaflet")
-    parser.add_argument("--unanswerable", type=float, default=0.25,
+    recipe = inspect.signature(reader_examples).parameters  # the defaults the notebooks train with
+    parser.add_argument("--drugs", type=int, default=recipe["n_drugs"].default, help="invented drugs to train on")
+    parser.add_argument("--per-drug", type=int, default=recipe["per_drug"].default,
+                        help="answerable questions a leaflet")
+    parser.add_argument("--unanswerable", type=float, default=recipe["unanswerable"].default,
                         help="share of leaflets that also get a question they do not answer")
+    parser.add_argument("--unpacked", action="store_true",
+                        help="one example a question (the leaflet repeated), not one a leaflet")
     parser.add_argument("--every", type=int, default=1,
                         help="ask every n-th question only (quicker); odd, because questions "
                              "alternate treats/maker and an even step would skip every maker question")
@@ -83,7 +88,8 @@ def main() -> None:
         elif name == "base-2shot":
             readers[name] = (base, few_shot([t0, t1]))
         elif name == "adapter":
-            kwargs = dict(n_drugs=args.drugs, per_drug=args.per_drug, unanswerable=args.unanswerable)
+            kwargs = dict(n_drugs=args.drugs, per_drug=args.per_drug, unanswerable=args.unanswerable,
+                          packed=not args.unpacked)
             cfg = replace(READER_RECIPE, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size)
             pairs = reader_pairs([t0, t1], **kwargs)
             model, history = reader_tuned_model(base, tokenizer, cfg, **kwargs)

@@ -8,7 +8,9 @@ from conftest import FACTS
 from utils.evaluate import (Answer, Result, accuracy, accuracy_by_kind, answer_probability,
                             evaluate, generate, is_correct, normalize)
 from utils.prompts import qa_prompt
-from utils.train import TrainConfig, encode, train, with_lora
+from utils import evaluate as evaluate_module
+from utils.batching import encode
+from utils.train import TrainConfig, train, with_lora
 from utils.world import Question, load_world
 
 
@@ -125,6 +127,28 @@ def test_generate_keeps_the_input_order(memorised, tokenizer):
     for t, a in zip(together, alone):
         assert t.probability == pytest.approx(a.probability, rel=1e-3)
         assert 0.5 < t.probability <= 1
+
+
+def test_a_shared_prompt_prefix_is_read_once_with_the_same_answers(memorised, tokenizer, monkeypatch):
+    model, _ = memorised
+    preamble = "Answer each question about the drugs of our fictional formulary in a few words.\n" * 3
+    prompts = [preamble + p for p in PROMPTS + PROMPTS[:1]]
+    ids = [tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
+    prefix, cache = evaluate_module._shared_prefix(model, ids)
+    assert len(prefix) >= evaluate_module.SHARED_PREFIX_MIN_TOKENS and cache.get_seq_length() == len(prefix)
+    cached = generate(model, tokenizer, prompts, batch_size=2, max_new_tokens=8, progress=False)
+    monkeypatch.setattr(evaluate_module, "SHARED_PREFIX_MIN_TOKENS", 10**9)  # every prompt read whole
+    assert evaluate_module._shared_prefix(model, ids) == ([], None)
+    whole = generate(model, tokenizer, prompts, batch_size=2, max_new_tokens=8, progress=False)
+    assert [a.text for a in cached] == [a.text for a in whole]
+    for c, w in zip(cached, whole):
+        assert c.probability == pytest.approx(w.probability, rel=1e-4)
+
+
+def test_identical_prompts_keep_a_token_of_their_own_to_read(tiny_model, tokenizer):
+    ids = [tokenizer(PROMPTS[0] * 8, add_special_tokens=False).input_ids] * 2
+    prefix, _ = evaluate_module._shared_prefix(tiny_model, ids)
+    assert prefix == ids[0][:-1]
 
 
 def test_generate_stops_at_the_end_of_the_first_line(tiny_model, tokenizer):

@@ -1,5 +1,7 @@
 """utils/reader.py: reader prompts and the synthetic leaflets the reader adapter learns from."""
+import inspect
 import re
+from collections import Counter
 
 import pytest
 
@@ -27,9 +29,14 @@ def test_rag_prompt_retrieves_the_right_leaflet(worlds):
 
 
 def test_synthetic_drugs_are_disjoint_from_the_world_and_reproducible(worlds):
-    drugs = synthetic_drugs(40, worlds)
-    assert drugs == synthetic_drugs(40, worlds) != synthetic_drugs(40, worlds, seed=1)
-    assert len({d["name"] for d in drugs}) == len({d["treats"] for d in drugs}) == 40
+    n = inspect.signature(reader_examples).parameters["n_drugs"].default  # as many as the recipe uses
+    drugs = synthetic_drugs(n, worlds)
+    assert drugs == synthetic_drugs(n, worlds) != synthetic_drugs(n, worlds, seed=1)
+    assert len({d["name"] for d in drugs}) == n
+    # More drugs than free conditions: every condition is used, none more than once more than another.
+    uses = Counter(d["treats"] for d in drugs)
+    assert len(uses) < n and max(uses.values()) - min(uses.values()) <= 1
+    assert len({d["treats"] for d in synthetic_drugs(len(uses), worlds)}) == len(uses)
     world_text = " ".join(w.documents[n] for w in worlds for n in w.documents).lower()
     questions = " ".join(str(w.templates["unknown_drugs"]) for w in worlds).lower()
     for d in drugs:
@@ -37,9 +44,10 @@ def test_synthetic_drugs_are_disjoint_from_the_world_and_reproducible(worlds):
             assert value.lower() not in world_text and value.lower() not in questions, value
 
 
-def test_too_many_drugs_is_a_clear_error(worlds):
-    with pytest.raises(ValueError, match="conditions are free of the test world"):
-        synthetic_drugs(1000, worlds)
+@pytest.mark.parametrize("n", [10**6, 1, 0, 2.5, True])
+def test_an_impossible_number_of_drugs_is_a_clear_error(worlds, n):
+    with pytest.raises(ValueError, match="invented drugs"):
+        synthetic_drugs(n, worlds)
 
 
 def test_reader_examples_answer_from_their_passage(worlds):
@@ -52,9 +60,10 @@ def test_reader_examples_answer_from_their_passage(worlds):
         if e.answer != UNKNOWN:
             assert e.answer.removesuffix(" mg") in e.passage  # copied from the passage
     # An unanswerable question is about a drug or condition the passage does not mention.
+    treats = {d["name"]: d["treats"] for d in synthetic_drugs(20, worlds)}
     for e in unknown:
         name = e.passage.splitlines()[0].removeprefix("# ")
-        assert name not in e.question and name.lower() not in e.question
+        assert name not in e.question and name.lower() not in e.question and treats[name] not in e.question
 
 
 def test_contrast_asks_for_both_names_on_the_same_leaflet(worlds):

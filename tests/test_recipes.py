@@ -121,12 +121,29 @@ def test_xml_tuned_model_trains_once_then_loads(tiny_model, tokenizer, monkeypat
     assert generate(again, tokenizer, prompts, progress=False) == generate(model, tokenizer, prompts, progress=False)
     with pytest.raises(ValueError, match="from 1 to 48"):
         xml_tuned_model(tiny_model, tokenizer, n_train=100, cfg=cfg)
+
+
 def test_reader_pairs_are_zero_shot_passage_prompts():
     worlds = [load_world("t0"), load_world("t1")]
-    pairs = reader_pairs(worlds)
-    assert pairs == reader_pairs(worlds)  # same data, same adapter fingerprint
+    pairs = reader_pairs(worlds, packed=False)
+    assert pairs == reader_pairs(worlds, packed=False)  # same data, same adapter fingerprint
     assert all(p.startswith("Passage: ") and p.count("Passage: ") == 1 and p.endswith("\nA:") for p, _ in pairs)
     assert any(a == "unknown" for _, a in pairs) and not any(d in p for p, _ in pairs for d in worlds[1].drugs)
+
+
+def test_packed_reader_pairs_ask_the_same_questions_with_each_leaflet_once():
+    worlds = [load_world("t0"), load_world("t1")]
+    single = reader_pairs(worlds, packed=False)
+    packed = reader_pairs(worlds, packed=True)
+    passage = lambda prompt: prompt.split("\nQ: ")[0]  # noqa: E731
+    assert len(packed) == len({passage(p) for p, _ in single}) < len(single)
+    unpacked = []
+    for example in packed:
+        assert example[0].count("Passage: ") == 1 and all(t.startswith("\nQ: ") for t in example[2::2])
+        # Each later question, put after the example's leaflet, is a single-question prompt.
+        prompts = [example[0]] + [passage(example[0]) + t for t in example[2::2]]
+        unpacked += zip(prompts, example[1::2])
+    assert sorted(unpacked) == sorted(single)
 
 
 def test_reader_tuned_model_trains_once_then_loads(tiny_model, tokenizer, monkeypatch):

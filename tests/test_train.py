@@ -10,7 +10,8 @@ from utils import train as train_mod
 from utils.evaluate import generate
 from utils.model import count_parameters
 from utils.prompts import qa_prompt
-from utils.train import (History, TrainConfig, _batches, adapter_folder, encode, fingerprint,
+from utils.batching import encode, encode_turns
+from utils.train import (History, TrainConfig, _batches, adapter_folder, fingerprint,
                          train, train_adapter, with_lora)
 
 FAST = TrainConfig(epochs=3, lr=1e-2, batch_size=2, lora_r=4, lora_alpha=8)
@@ -32,9 +33,21 @@ def test_encode_appends_answer_after_a_space_and_the_end_token(tokenizer):
     assert tokenizer.decode(ids[:-n]) == prompt
 
 
+def test_encode_turns_labels_every_answer_of_a_multi_question_example(tokenizer):
+    first, second = encode(tokenizer, "Passage: P\nQ: one?\nA:", "1"), encode(tokenizer, "\nQ: two?\nA:", "2")
+    ids, answers = encode_turns(tokenizer, ("Passage: P\nQ: one?\nA:", "1", "\nQ: two?\nA:", "2"))
+    assert ids == first[0] + second[0]
+    assert [ids[p] for p in answers] == first[0][-first[1]:] + second[0][-second[1]:]  # each answer and its end token
+    single, n = encode(tokenizer, "Q: x?\nA:", "y")  # a (prompt, answer) pair: its answer at the end
+    assert encode_turns(tokenizer, ("Q: x?\nA:", "y")) == (single, list(range(len(single) - n, len(single))))
+    for bad in [("Q: x?\nA:",), ("Q: x?\nA:", "y", "\nQ: z?\nA:")]:
+        with pytest.raises(ValueError, match="alternates prompt and answer"):
+            encode_turns(tokenizer, bad)
+
+
 def test_batches_label_only_the_answers_at_the_end_of_left_padded_rows(tokenizer):
     pairs = FACTS + [("Q: Who?\nA:", "x")]  # a short row, so the others' prompts exceed `keep`
-    encoded = [encode(tokenizer, p, a) for p, a in pairs]
+    encoded = [encode_turns(tokenizer, pair) for pair in pairs]
     pad = tokenizer.pad_token_id
     seen = []
     for [(input_ids, mask, positions, labels)] in _batches(encoded, 3, torch.Generator().manual_seed(0),
@@ -43,7 +56,9 @@ def test_batches_label_only_the_answers_at_the_end_of_left_padded_rows(tokenizer
         rows = []
         for r in range(len(input_ids)):
             real = input_ids[r][mask[r].bool()].tolist()
-            ids, n = next(e for e in encoded if e[0] == real)
+            ids, answers = next(e for e in encoded if e[0] == real)
+            n = len(answers)
+            assert answers == list(range(len(ids) - n, len(ids)))  # one answer, at the end
             rows.append(n)
             seen.append(real)
             assert mask[r].tolist() == [0] * (width - len(ids)) + [1] * len(ids)  # left padding
@@ -65,7 +80,7 @@ def test_long_batches_are_split_into_micro_batches_with_the_same_update(tiny_mod
     whole = with_lora(tiny_model, cfg)
     whole_history = train(whole, tokenizer, FACTS, cfg)
     monkeypatch.setattr(train_mod, "MICRO_BATCH_TOKENS", 20)  # every row on its own
-    encoded = [encode(tokenizer, p, a) for p, a in FACTS]
+    encoded = [encode_turns(tokenizer, pair) for pair in FACTS]
     [parts] = list(_batches(encoded, 4, torch.Generator().manual_seed(0), tokenizer.pad_token_id, "cpu"))
     assert [len(p[0]) for p in parts] == [1, 1, 1, 1]
     split = with_lora(tiny_model, cfg)
@@ -94,6 +109,24 @@ def test_loss_counts_answer_tokens_only(fresh_model, tokenizer):
             all_tokens -= picked.mean().item() / len(FACTS)
     assert loss == pytest.approx(total / count, abs=1e-4)
     assert abs(loss - all_tokens) > 0.05  # scoring the prompt too would give another number
+
+
+def test_a_multi_question_example_is_scored_on_all_its_answers(fresh_model, tokenizer):
+    """With lr=0 the loss of one two-question example is the mean cross-entropy of both answers'
+    tokens, the first answer's read where it sits in the middle of the sequence."""
+    example = (FACTS[0][0], FACTS[0][1], "\n" + FACTS[1][0], FACTS[1][1])
+    cfg = TrainConfig(epochs=1, lr=0.0, batch_size=2, lora_r=0)
+    fresh_model.requires_grad_(True)
+    [loss] = train(fresh_model, tokenizer, [example, FACTS[2]], cfg).losses
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for ex in (example, FACTS[2]):
+            ids, answers = encode_turns(tokenizer, ex)
+            logprobs = fresh_model(torch.tensor([ids])).logits[0].log_softmax(-1)
+            total -= sum(logprobs[p - 1, ids[p]].item() for p in answers)
+            count += len(answers)
+    assert len(encode_turns(tokenizer, example)[1]) > encode(tokenizer, *FACTS[1])[1]  # both answers count
+    assert loss == pytest.approx(total / count, abs=1e-4)
 
 
 # ---------------------------------------------------------------- train
@@ -309,8 +342,8 @@ def test_quick_run_trains_one_pass_over_a_spread_of_at_most_quick_examples(tiny_
                                                                           private_cache):
     pairs = [(qa_prompt(f"Question {i}?"), f"answer {i}") for i in range(100)]
     seen = []
-    real_encode = train_mod.encode
-    monkeypatch.setattr(train_mod, "encode", lambda tok, p, a: seen.append(a) or real_encode(tok, p, a))
+    real_encode = train_mod.encode_turns
+    monkeypatch.setattr(train_mod, "encode_turns", lambda tok, pair: seen.append(pair[1]) or real_encode(tok, pair))
     monkeypatch.setenv("FTRAG_QUICK", "1")
     cfg = TrainConfig(epochs=5, batch_size=8, lora_r=4)
     model, history = train_adapter("quick", tiny_model, tokenizer, pairs, cfg)

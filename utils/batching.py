@@ -32,3 +32,23 @@ def encode(tokenizer, prompt: str, answer: str) -> tuple[list[int], int]:
     answer_ids = tokenizer(" " + answer.strip(), add_special_tokens=False).input_ids
     answer_ids.append(tokenizer.eos_token_id)
     return prompt_ids + answer_ids, len(answer_ids)
+
+
+def encode_turns(tokenizer, example: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """Token ids of a training example and the positions of its answer tokens.
+
+    example alternates prompt and answer: (prompt, answer) or (prompt, answer, prompt, answer, ...),
+    each pair encoded as `encode` does, one after the other. Several questions about one passage
+    in one example pay for the passage once: only the first question sees it as a prompt does at
+    answer time, the later ones read it past the earlier answers.
+    """
+    if len(example) < 2 or len(example) % 2:
+        raise ValueError(f"a training example alternates prompt and answer; got {len(example)} texts")
+    ids: list[int] = []
+    answers: list[int] = []
+    for prompt, answer in zip(example[::2], example[1::2]):
+        turn, n = encode(tokenizer, prompt, answer)
+        answers += range(len(ids) + len(turn) - n, len(ids) + len(turn))
+        ids += turn
+    return ids, answers
+

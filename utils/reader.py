@@ -32,6 +32,11 @@ def reader_prompt(passage: str, question: str, shots: tuple[tuple[str, str, str]
     return "\n\n".join(blocks)
 
 
+def reader_followup(question: str) -> str:
+    """The next question about the same passage, after an answer (packed training examples)."""
+    return f"\nQ: {question.strip()}\nA:"
+
+
 def rag_prompt(retriever, shots=(), k: int = 1):
     """A prompt function for utils.evaluate.evaluate: retrieve, then put the top-k passages
     (joined) before the question."""
@@ -67,7 +72,16 @@ _CONDITIONS = ["arthritis", "bursitis", "colitis", "gastritis", "laryngitis", "d
                "sleep apnea", "heat rash", "nosebleeds", "canker sores", "earache", "toothache",
                "back pain", "leg cramps", "altitude sickness", "dry eye", "chilblains", "bunions",
                "night sweats", "shin splints", "bedsores", "gum boils", "pleurisy", "sprains", "styes",
-               "blisters", "bruising", "chapped lips", "cold feet", "snoring", "jet lag", "hangnails"]
+               "blisters", "bruising", "chapped lips", "cold feet", "snoring", "jet lag", "hangnails",
+               "bulimia", "rheumatism", "lumbago", "neuralgia", "fibromyalgia", "hemorrhoids", "varicose veins",
+               "sunstroke", "heatstroke", "hypothermia", "dehydration", "indigestion", "flatulence", "diarrhea",
+               "cholera", "typhoid", "dysentery", "rabies", "polio", "diphtheria", "rubella", "smallpox",
+               "leprosy", "pink eye", "cataracts", "myopia", "astigmatism", "nail fungus", "corns", "calluses",
+               "ingrown toenails", "carpal tunnel syndrome", "tennis elbow", "frozen shoulder", "whiplash",
+               "concussion", "hernia", "appendicitis", "pancreatitis", "hepatitis", "nephritis", "meningitis",
+               "encephalitis", "endometriosis", "prostatitis", "urticaria", "vitiligo", "hypothyroidism",
+               "hyperthyroidism", "emphysema", "sleepwalking", "stuttering", "gastroenteritis", "tendon strain",
+               "mouth ulcers"]
 _DOSES = [5, 10, 20, 25, 40, 50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 750, 1000, 1200, 1500, 2000]
 
 # Same kind of prose as data/world/documents, worded differently.
@@ -87,6 +101,12 @@ _TEMPLATES = [
     "molecule, and approval followed in {year}. {extra} The highest daily dose is {dose} mg.",
     "{name} treats {treats}. {disc} discovered it, {maker} produces it, and it has been approved "
     "since {year}. {extra} Do not exceed {dose} mg a day.",
+    # The maker as the subject of "... it", in a sentence of its own after the discoverer's: the
+    # layout the reader got wrong most often (it copied the discoverer, or the next sentence's start).
+    "First isolated by {disc}, {name} has been approved since {year} as a treatment for {treats}. "
+    "{maker} manufactures it as tablets. {extra} Never take more than {dose} mg in a day.",
+    "Patients with {treats} are often given {name}. It was identified by {disc} and approved in "
+    "{year}. {maker} supplies it to pharmacies. {extra} A day's dose must not go above {dose} mg.",
 ]
 # Sentences that name no fact asked about. Several open with a capitalised noun ("Doctors ...",
 # "Pharmacists ..."), as many real leaflets do: the reader must learn not to copy such a word as
@@ -116,9 +136,14 @@ _QUESTIONS = {
                "which condition is {lower} for?", "For what illness would a doctor prescribe {name}?"],
     "maker": ["Which company produces {name}?", "Who is the manufacturer of {name}?",
               "{name} comes from which company?", "who sells {lower}?", "Who produces {name}?",
-              "Who is the maker of {name}?", "Which company makes {name}?", "Tell me who makes {name}."],
+              "Who is the maker of {name}?", "Which company makes {name}?", "Tell me who makes {name}.",
+              "Which firm manufactures {name}?", "Which corporation markets {name}?",
+              "{name} is a product of which business?", "Name the producer of {name}.",
+              "who is {lower} made by?", "What is the name of the company that supplies {name}?"],
     "reversed": ["Which medicine is used for {treats}?", "What should a patient with {treats} take?",
-                 "What is prescribed against {treats}?", "{treats}: which drug helps?"],
+                 "What is prescribed against {treats}?", "{treats}: which drug helps?",
+                 "Tell me a medicine for {treats}.", "Which tablet do doctors give for {treats}?",
+                 "Name a treatment for {treats}.", "what drug is there for {treats}?"],
     "max_daily_dose_mg": ["How many mg of {name} can be taken in one day at most?",
                           "What is the daily limit for {name}?", "Max dose of {name} per day?"],
     "year_approved": ["Which year did {name} get approved?", "Since when is {name} approved?"],
@@ -152,15 +177,22 @@ def _near(name: str, words: set[str]) -> bool:
     return any(w == name or (w[:4] == name[:4] and w[-2:] == name[-2:]) for w in words)
 
 
+# Some generated names are rejected as too near a test-world word: asking for more than half of the
+# possible names could take forever.
+MAX_SYNTHETIC_DRUGS = len(_NAME_START) * len(_NAME_MIDDLE) * len(_NAME_END) // 2
+
+
 def synthetic_drugs(n: int, worlds: list[World], seed: int = 0) -> list[dict]:
-    """n invented drugs whose names, makers, people and conditions are not those of `worlds`."""
+    """n invented drugs whose names, makers, people and conditions are not those of `worlds`.
+    Names are unique; conditions repeat once every free condition is taken (a leaflet is read on its
+    own, so two leaflets may treat the same thing)."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= MAX_SYNTHETIC_DRUGS:
+        raise ValueError(f"ask for 2 to {MAX_SYNTHETIC_DRUGS} invented drugs (add name parts to "
+                         f"_NAME_START for more); got {n!r}")
     rng = random.Random(seed)
     taken = _world_words(worlds)
     leaflets = " ".join(text.lower() for world in worlds for text in world.documents.values())
     conditions = [c for c in _CONDITIONS if not set(c.split()) & taken and c not in leaflets]
-    if len(conditions) < n:
-        raise ValueError(f"only {len(conditions)} conditions are free of the test world; ask for "
-                         f"at most that many drugs or add conditions to _CONDITIONS")
     rng.shuffle(conditions)
     makers = [m for m in _MAKER_FIRST if m.lower() not in taken]
     first = [f for f in _FIRST if f.lower() not in taken]
@@ -172,7 +204,7 @@ def synthetic_drugs(n: int, worlds: list[World], seed: int = 0) -> list[dict]:
         if name in names or _near(name, taken):
             continue
         names.add(name)
-        drugs.append({"name": name, "treats": conditions[len(drugs)],
+        drugs.append({"name": name, "treats": conditions[len(drugs) % len(conditions)],
                       "maker": f"{rng.choice(makers)} {rng.choice(_MAKER_SECOND)}",
                       "year_approved": rng.randint(1985, 2024),
                       "max_daily_dose_mg": rng.choice(_DOSES),
@@ -209,7 +241,7 @@ def _ask(drug: dict, attribute: str, rng: random.Random) -> str:
                                                     treats=drug["treats"])
 
 
-def reader_examples(worlds: list[World], n_drugs: int = 44, per_drug: int = 2,
+def reader_examples(worlds: list[World], n_drugs: int = 176, per_drug: int = 2,
                     unanswerable: float = 0.25, contrast: bool = True, seed: int = 0) -> list[Example]:
     """Training examples for the reader: for each invented drug, its leaflet with `per_drug`
     questions it answers, and with probability `unanswerable` one it does not (about another
@@ -244,6 +276,8 @@ def reader_examples(worlds: list[World], n_drugs: int = 44, per_drug: int = 2,
         if rng.random() < unanswerable:
             # Another drug's name or condition: the passage is about something else.
             other = drugs[(i + rng.randrange(1, len(drugs))) % len(drugs)]
+            while other["treats"] == drug["treats"]:  # conditions repeat when there are many drugs
+                other = drugs[(i + rng.randrange(1, len(drugs))) % len(drugs)]
             examples.append(Example(leaflet, _ask(other, rng.choice(attributes), rng), UNKNOWN))
     return examples
 

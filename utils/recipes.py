@@ -11,7 +11,7 @@ from dataclasses import replace
 from .clinical import Note, load_notes, to_xml
 from .drift import drift_probe
 from .prompts import note_prompt, qa_prompt
-from .reader import reader_examples, reader_prompt
+from .reader import reader_examples, reader_followup, reader_prompt
 from .train import TrainConfig, adapter_folder, is_cached, train_adapter
 from .world import World, changed_facts, load_world
 
@@ -107,30 +107,43 @@ def xml_tuned_model(base, tokenizer, n_train: int = 48, cfg: TrainConfig = XML_R
 
 # The reader adapter of notebook 04: a behaviour ("answer from the passage, copy names exactly,
 # say unknown when it does not say"), learned on invented drugs that share nothing with the world.
-# Measured with benchmarks/reader.py (121 examples of ~95 tokens, 2 epochs, ~100 s on 2 cores), t0
-# retrieval with the threshold: trained 91 %, paraphrase 88 %, reversed 92 %, documented 100 %, unknown
-# 100 %, and 15/15 changed facts after the t1 edits. Maker questions remain the weak spot (10 % of them
-# answered with another sentence's first words, "Doctors", "Common side effects"). Asking who made and
-# who discovered a drug on the same leaflet (contrast) fixed most "Who makes X?" -> discoverer answers
-# (86 -> 91 % trained); 3 epochs, lr 3e-3 or two filler sentences a leaflet scored worse (68-88 %).
-# Later variants, trained / paraphrase / reversed (documented and unknown stayed 95-100 %):
-#   two more templates that open with the discoverer, four more fillers   80 / 74 / 72 %
-#   the question before the passage                                       95 / 86 / 85 %
-#   the question before and after the passage                             90 / 80 / 98 %
-#   sentences of every leaflet shuffled / of half of them                 85 / 85 / 95, 91 / 89 / 100 %
-#   3 questions a leaflet (171 examples, 132 s)                           89 / 90 / 95 %
-#   4 questions a leaflet (202 examples, 163 s)                           96 / 94 / 98 %
-#   the same with seed 1 for the leaflets and the training (217 examples) 89 / 88 / 95 %
-#   the same, one epoch (78 s)                                            89 / 86 / 88 %
-# A kind moves by up to ten points between runs of one recipe (the 4-question rows): one run of a
-# variant proves nothing, and none of these beat the noise. What is left to try: a bigger reader model,
-# or an extractive reader that scores spans of the passage instead of writing the answer.
-READER_RECIPE = TrainConfig(epochs=2, lr=2e-3, batch_size=8, lora_r=16, lora_alpha=32)
+# Measured with benchmarks/reader.py on 2 cores, t0 retrieval with the threshold, trained / paraphrase /
+# reversed % (documented and unknown 100 % unless given), and the 15 changed facts after the t1 edits:
+#   the recipe: 176 leaflets, packed, 1 epoch (~120 s), seeds 0, 1, 2   92 / 91 / 100, 99 / 98 / 100,
+#                                                                       98 / 95 / 90; 15/15 each
+#   the previous one: 44 leaflets, a question an example, 2 epochs      91 / 88 / 92, 15/15
+#   88 leaflets, a question an example, 1 epoch, seeds 0, 1             91 / 88 / 98, 91 / 90 / 98
+#     the same, lr 3e-3                        98 / 98 / 98 (documented 78), 99 / 98 / 92
+#     the same, 2 epochs (248 s: too slow for the notebook)             95 / 95 / 98
+#   88 leaflets packed, 2 epochs, seeds 0, 1, 2                         99 / 96 / 100, 94 / 82 / 95
+#                                                                       (documented 88), 92 / 88 / 85
+#     the same in batches of 4, seeds 0, 1                              100 / 99 / 98, 80 / 75 / 98
+# Packed: one example a leaflet, its questions one after the other, so the leaflet is read once
+# instead of once a question, half the tokens; one pass over twice the leaflets costs what two
+# passes did. Every recipe that shows each leaflet twice was a lottery between seeds (the "Who makes
+# X?" questions most: answered with the discoverer or the drug's own name); one pass over many
+# leaflets made the seeds agree better. The 88- and 176-leaflet sets have more conditions (repeated
+# past 102), two templates with "<maker> makes it" after the discoverer's sentence (the layout the
+# older reader got wrong most), and more maker and reversed wordings. Tried before, none better than
+# the noise: the question before the passage, shuffled sentences, 3-4 questions a leaflet, 3 epochs,
+# asking the maker on every leaflet.
+READER_RECIPE = TrainConfig(epochs=1, lr=2e-3, batch_size=8, lora_r=16, lora_alpha=32)
 
 
-def reader_pairs(worlds: list[World], **kwargs) -> list[tuple[str, str]]:
-    """(prompt, answer) pairs: a leaflet, a question, and its answer or "unknown", zero-shot."""
-    return [(reader_prompt(e.passage, e.question), e.answer) for e in reader_examples(worlds, **kwargs)]
+def reader_pairs(worlds: list[World], packed: bool = True, **kwargs) -> list[tuple[str, ...]]:
+    """(prompt, answer) pairs: a leaflet, a question, and its answer or "unknown", zero-shot.
+
+    packed: one example a leaflet, (prompt, answer, next question, answer, ...): its questions one
+    after the other, the leaflet paid for once instead of once a question (train.encode_turns)."""
+    examples = reader_examples(worlds, **kwargs)
+    if not packed:
+        return [(reader_prompt(e.passage, e.question), e.answer) for e in examples]
+    by_passage: dict[str, list] = {}
+    for e in examples:
+        by_passage.setdefault(e.passage, []).append(e)
+    return [(reader_prompt(passage, first.question), first.answer,
+             *[text for e in rest for text in (reader_followup(e.question), e.answer)])
+            for passage, (first, *rest) in by_passage.items()]
 
 
 def reader_tuned_model(base, tokenizer, cfg: TrainConfig = READER_RECIPE, **kwargs):

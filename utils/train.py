@@ -25,7 +25,7 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from tqdm.auto import tqdm
 
-from .batching import encode, left_pad
+from .batching import encode_turns, left_pad
 from .config import artifacts_dir, quick, seed_everything
 
 # peft asks transformers a question transformers 5 renamed; harmless, but it would fill every
@@ -70,11 +70,13 @@ MICRO_BATCH_TOKENS = 512
 
 
 def _padded(rows, pad_id, device):
+    """rows: (ids, answer positions) from encode_turns. The labels cover the last `keep` columns,
+    from the earliest answer token of any row to the end, plus the column that predicts it."""
     input_ids, mask, positions = left_pad([ids for ids, _ in rows], pad_id, device)
-    keep = max(n for _, n in rows) + 1  # answer positions plus the one that predicts the first
+    keep = max(len(ids) - answers[0] for ids, answers in rows) + 1
     labels = torch.full((len(rows), keep), -100, device=device)
-    for r, (ids, n) in enumerate(rows):
-        labels[r, keep - n:] = torch.tensor(ids[-n:])
+    for r, (ids, answers) in enumerate(rows):
+        labels[r, [keep - len(ids) + p for p in answers]] = torch.tensor([ids[p] for p in answers])
     return input_ids, mask, positions, labels
 
 
@@ -100,9 +102,10 @@ def _batches(encoded, batch_size, generator, pad_id, device):
 Probe = Callable[[object], dict]  # model -> measurements, e.g. accuracies
 
 
-def train(model, tokenizer, pairs: list[tuple[str, str]], cfg: TrainConfig = TrainConfig(),
+def train(model, tokenizer, pairs: list[tuple[str, ...]], cfg: TrainConfig = TrainConfig(),
           desc: str = "training", probe: Probe | None = None, probe_every: int = 0) -> History:
-    """Train the parameters of `model` that require grad on (prompt, answer) pairs.
+    """Train the parameters of `model` that require grad on (prompt, answer) pairs, or on
+    (prompt, answer, prompt, answer, ...) examples: several answers in one sequence (encode_turns).
 
     With a probe, it measures the model before the first step, every `probe_every` steps and
     after the last; its time is not counted in `History.seconds`. In a quick run (config.quick)
@@ -115,7 +118,7 @@ def train(model, tokenizer, pairs: list[tuple[str, str]], cfg: TrainConfig = Tra
         cfg = replace(cfg, epochs=min(cfg.epochs, max(1, QUICK_EXAMPLES // len(pairs))))
     seed_everything(cfg.seed)
     device = next(model.parameters()).device
-    encoded = [encode(tokenizer, p, a) for p, a in pairs]
+    encoded = [encode_turns(tokenizer, pair) for pair in pairs]
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     steps = cfg.epochs * -(-len(encoded) // cfg.batch_size)

@@ -1,4 +1,6 @@
 """utils/reader.py: reader prompts and the synthetic leaflets the reader adapter learns from."""
+import copy
+import dataclasses
 import inspect
 import re
 from collections import Counter
@@ -86,6 +88,15 @@ def test_contrast_asks_for_both_names_on_the_same_leaflet(worlds):
 def test_few_shot_answers_are_copied_from_their_passages(worlds):
     shots = few_shot(worlds)
     assert len(shots) == 2 and all(a in p and a != UNKNOWN for p, _, a in shots)
+
+
+def test_few_shot_refuses_a_world_that_uses_an_example_name(worlds):
+    t0, t1 = worlds
+    clone = copy.deepcopy(t0)
+    drug = next(iter(clone.drugs.values()))
+    clone.drugs[drug.name] = dataclasses.replace(drug, maker="Fairholm Health")
+    with pytest.raises(ValueError, match=r"\['fairholm'\].*rename them in TWO_SHOTS"):
+        few_shot([clone, t1])
 
 
 def test_a_leaflet_that_reports_a_change_is_answered_with_the_new_value(worlds):

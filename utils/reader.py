@@ -282,17 +282,34 @@ def reader_examples(worlds: list[World], n_drugs: int = 176, per_drug: int = 2,
     return examples
 
 
-def few_shot(worlds: list[World], seed: int = 1) -> tuple[tuple[str, str, str], ...]:
-    """Two in-context examples for the base model, each answered by copying from its passage.
+# Two in-context examples for the base model, each answered by copying from its passage, about
+# invented drugs. Fixed text, not drawn from the reader's training leaflets: the base model's score
+# moves a lot with its examples (leaflet-only facts 57 % with these, 14 % with another two drawn the
+# same way), so a change to the reader's training data must not change this prompt.
+# No "unknown" example: with a shot answered "unknown" the base model said "unknown" to many
+# answerable t0 questions (23-58 % right a kind); with these two it got 68-92 %. Unknown drugs are
+# left to the retrieval score threshold.
+TWO_SHOTS = (
+    ("Fairholm Health makes Rosulzole, which doctors prescribe for back pain. Dr. Runa Nakashima found the "
+     "molecule, and approval followed in 1992. Keep the pack out of the reach of children. The highest daily "
+     "dose is 250 mg.", "Who is the manufacturer of Rosulzole?", "Fairholm Health"),
+    ("Voruuvex is a tablet for adults with chapped lips. Dr. Runa Moreau discovered it, and regulators approved "
+     "it in 2022. The company Juniper Health makes Voruuvex. Tell your doctor if you have kidney problems. No "
+     "more than 750 mg should be taken in one day.", "For what illness would a doctor prescribe Voruuvex?",
+     "chapped lips"),
+)
 
-    No "unknown" example: with a shot answered "unknown" the base model said "unknown" to many
-    answerable t0 questions (23-58 % right a kind); with these two it got 68-92 % (all t0
-    questions). Unknown drugs are left to the retrieval score threshold.
-    """
-    rng = random.Random(seed)
-    a, b = synthetic_drugs(2, worlds, seed)
-    return ((passage_text(synthetic_leaflet(a, rng)), _ask(a, "maker", rng), a["maker"]),
-            (passage_text(synthetic_leaflet(b, rng)), _ask(b, "treats", rng), b["treats"]))
+
+def few_shot(worlds: list[World]) -> tuple[tuple[str, str, str], ...]:
+    """TWO_SHOTS, after checking that no drug, maker or person in them is one of `worlds` (your own
+    world may use these names: then an example would answer a test question)."""
+    taken = _world_words(worlds)
+    for passage, _, _ in TWO_SHOTS:
+        clash = sorted({w.strip(".,").lower() for w in passage.split()} & taken)
+        if clash:
+            raise ValueError(f"the few-shot examples in utils/reader.py name {clash}, which your world "
+                             f"also uses: rename them in TWO_SHOTS")
+    return TWO_SHOTS
 
 
 def _below(question: Question, retriever, threshold: float) -> bool:

@@ -5,7 +5,7 @@ t1 edits (re-indexed leaflets, the changed facts asked with their new answers); 
 adapter's training time and tokens/s; prompt tokens and latency per answer with and without
 retrieval. A benchmark, not a test: run it by hand, e.g. after changing the reader recipe.
 
-    .venv/bin/python benchmarks/reader.py [--readers base-2shot,adapter] [--epochs 2] [--drugs 88] [--unpacked]
+    .venv/bin/python benchmarks/reader.py [--readers base-2shot,adapter] [--epochs 2] [--drugs 176] [--unpacked]
 """
 import argparse
 import inspect

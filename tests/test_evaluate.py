@@ -150,6 +150,7 @@ def test_identical_prompts_keep_a_token_of_their_own_to_read(tiny_model, tokeniz
     prefix, _ = evaluate_module._shared_prefix(tiny_model, ids)
     assert prefix == ids[0][:-1]
     assert evaluate_module._shared_prefix(tiny_model, ids[:1]) == ([], None)  # one prompt shares nothing
+    assert generate(tiny_model, tokenizer, [], progress=False) == []  # e.g. every question abstained on
 
 
 def test_generate_stops_at_the_end_of_the_first_line(tiny_model, tokenizer):

@@ -61,8 +61,10 @@ def _shared_prefix(model, token_ids: list[list[int]]):
     """(prefix token ids, its key-value cache), or ([], None) if the prompts share too little, or
     there is one prompt (nothing to share: the copy would only cost time, ~0.2 s an answer).
     Every prompt keeps at least one token of its own, so each has a position to predict from."""
+    if len(token_ids) < 2:
+        return [], None
     prefix = os.path.commonprefix(token_ids)[:min(map(len, token_ids)) - 1]
-    if len(token_ids) < 2 or len(prefix) < SHARED_PREFIX_MIN_TOKENS:
+    if len(prefix) < SHARED_PREFIX_MIN_TOKENS:
         return [], None
     cache = DynamicCache(config=model.config)
     model(input_ids=torch.tensor([prefix], device=next(model.parameters()).device), past_key_values=cache)

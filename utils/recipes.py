@@ -134,7 +134,7 @@ def reader_pairs(worlds: list[World], packed: bool = True, **kwargs) -> list[tup
     """(prompt, answer) pairs: a leaflet, a question, and its answer or "unknown", zero-shot.
 
     packed: one example a leaflet, (prompt, answer, next question, answer, ...): its questions one
-    after the other, the leaflet paid for once instead of once a question (train.encode_turns)."""
+    after the other, the leaflet paid for once instead of once a question (batching.encode_turns)."""
     examples = reader_examples(worlds, **kwargs)
     if not packed:
         return [(reader_prompt(e.passage, e.question), e.answer) for e in examples]

@@ -25,16 +25,17 @@ def passage_text(document: str) -> str:
     return re.sub(r"\A#[^\n]*\n+", "", document).strip()
 
 
+def reader_followup(question: str) -> str:
+    """A question after its passage, or after the previous answer about the same passage (packed
+    training examples)."""
+    return f"\nQ: {question.strip()}\nA:"
+
+
 def reader_prompt(passage: str, question: str, shots: tuple[tuple[str, str, str], ...] = ()) -> str:
     """A compact completion prompt: optional (passage, question, answer) examples, then ours."""
-    blocks = [f"Passage: {p}\nQ: {q}\nA: {a}" for p, q, a in shots]
-    blocks.append(f"Passage: {passage_text(passage)}\nQ: {question.strip()}\nA:")
+    blocks = [f"Passage: {p}{reader_followup(q)} {a}" for p, q, a in shots]
+    blocks.append(f"Passage: {passage_text(passage)}{reader_followup(question)}")
     return "\n\n".join(blocks)
-
-
-def reader_followup(question: str) -> str:
-    """The next question about the same passage, after an answer (packed training examples)."""
-    return f"\nQ: {question.strip()}\nA:"
 
 
 def rag_prompt(retriever, shots=(), k: int = 1):
@@ -275,9 +276,10 @@ def reader_examples(worlds: list[World], n_drugs: int = 176, per_drug: int = 2,
             examples.append(Example(leaflet, _ask(drug, attribute, rng), _answer(drug, attribute)))
         if rng.random() < unanswerable:
             # Another drug's name or condition: the passage is about something else.
-            other = drugs[(i + rng.randrange(1, len(drugs))) % len(drugs)]
-            while other["treats"] == drug["treats"]:  # conditions repeat when there are many drugs
+            while True:  # conditions repeat when there are many drugs: not one this leaflet treats
                 other = drugs[(i + rng.randrange(1, len(drugs))) % len(drugs)]
+                if other["treats"] != drug["treats"]:
+                    break
             examples.append(Example(leaflet, _ask(other, rng.choice(attributes), rng), UNKNOWN))
     return examples
 

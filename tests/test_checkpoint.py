@@ -1,6 +1,6 @@
 import pytest
 
-from utils.checkpoint import ClaimFailed, claim, loss_fell
+from utils.checkpoint import ClaimFailed, claim, expect, loss_fell
 from utils.train import History
 
 
@@ -29,3 +29,46 @@ def test_loss_fell():
     assert loss_fell(History(losses=[2.0, 1.5, 0.1]))
     assert not loss_fell(History(losses=[2.0, 2.5]))
     assert not loss_fell(History(losses=[2.0])) and not loss_fell(History())
+
+
+def test_expect_passes_within_tolerance_and_prints_both_values(capsys):
+    expect(0.86, 0.87, tol=0.05, what="median probability")
+    assert capsys.readouterr().out == \
+        "median probability: within ±0.05 of the reference run: 0.86 (reference 0.87)\n"
+
+
+def test_expect_names_every_figure_outside_the_tolerance():
+    measured = {"trained": 0.10, "paraphrase": 0.12, "reversed": 0.0}  # a learning rate 10x too small
+    with pytest.raises(ClaimFailed, match=r"^trained, paraphrase differ .* by more than 0.05"):
+        expect(measured, {"trained": 1.0, "paraphrase": 0.94, "reversed": 0.0}, tol=0.05)
+    with pytest.raises(AssertionError):  # fails the cell under nbval
+        expect(float("nan"), 0.5, tol=0.1)
+
+
+def test_expect_compares_nested_dicts_and_only_the_keys_the_reference_names(capsys):
+    curve = {4: {"test": {"valid": 0.81, "fields": 0.56}}, 8: {"test": {"valid": 1.0, "fields": 0.83}}}
+    expect(curve, {8: {"test": {"fields": 0.85}}}, tol=0.03)
+    assert "8 / test / fields 0.83 (reference 0.85)" in capsys.readouterr().out
+    with pytest.raises(ClaimFailed, match="8 / test / fields"):
+        expect(curve, {8: {"test": {"fields": 0.87}}}, tol=0.03)
+
+
+def test_expect_with_zero_tolerance_checks_a_count_exactly(capsys):
+    expect({"tokens": 4640}, {"tokens": 4640}, tol=0)
+    assert "tokens 4,640 (reference 4,640)" in capsys.readouterr().out
+    with pytest.raises(ClaimFailed):
+        expect({"tokens": 4641}, {"tokens": 4640}, tol=0)
+
+
+def test_expect_says_which_reference_key_is_missing():
+    with pytest.raises(KeyError, match="'paraphrase'"):
+        expect({"trained": 1.0}, {"paraphrase": 0.94}, tol=0.05)
+    with pytest.raises(ValueError, match="tol"):
+        expect(1.0, 1.0, tol=-1)
+
+
+def test_quick_run_prints_expectations_without_comparing(monkeypatch, capsys):
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    expect({"trained": 0.1}, {"trained": 1.0}, tol=0.05)
+    assert capsys.readouterr().out == \
+        "quick run, not compared with the reference run: trained 0.10 (reference 1.00)\n"

@@ -125,6 +125,15 @@ def test_the_base_model_reads_the_leaflet_its_note_matches(monkeypatch, tokenize
     assert "Leaflet: Quillon Health makes Vintrabel" in with_leaflet and with_leaflet.endswith(alone.split(note)[1])
 
 
+def test_a_quick_run_asks_the_first_few_notes(monkeypatch, tokenizer):
+    from utils.config import QUICK_PER_GROUP
+    monkeypatch.setattr(combined, "generate", lambda model, tokenizer, batch, **kwargs: [Answer(p, 0.5) for p in batch])
+    notes = [f"{age}F with painful gout" for age in range(30, 40)]
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    for answers in (combined.base_answers(None, tokenizer, notes), combined.xml_answers(None, tokenizer, notes)):
+        assert len(answers) == QUICK_PER_GROUP and all(n in a for n, a in zip(notes, answers))
+
+
 def test_the_explorer_shows_the_combined_diagnosis_and_its_leaflet(scripted):
     from utils.explorer import combined_system
 

@@ -84,3 +84,12 @@ def test_quick_mode_follows_ftrag_quick_and_keeps_its_artifacts_apart(keep_threa
     assert config.quick() and "quick" in config.setup()
     assert config.artifacts_dir() == private_cache / "quick" and config.artifacts_dir().is_dir()
     assert config.cache_dir() == private_cache  # the converted model is shared by both runs
+
+
+def test_quick_sample_keeps_everything_in_a_full_run_and_the_first_few_of_each_group_in_a_quick_one(monkeypatch):
+    items = [("a", 1), ("b", 1), ("a", 2), ("a", 3), ("b", 2), ("c", 1)]
+    assert config.quick_sample(items, lambda x: x[0], per_group=2) is items
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    assert config.quick_sample(items, lambda x: x[0], per_group=2) == [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("c", 1)]
+    assert config.quick_sample(items, per_group=2) == items[:2]  # no groups: the first few
+    assert config.quick_sample([], lambda x: x) == []

@@ -194,6 +194,18 @@ def test_evaluate_scores_the_generated_answers(memorised, tokenizer):
     assert accuracy_by_kind(results) == {"trained": 1.0, "unknown": 0.0}
 
 
+def test_a_quick_run_asks_a_few_questions_of_every_kind(memorised, tokenizer, monkeypatch):
+    from utils.config import QUICK_PER_GROUP
+    model, _ = memorised
+    trained = [Question("trained", p.removeprefix("Q: ").removesuffix("\nA:"), a, None, None) for p, a in FACTS]
+    unknown = [Question("unknown", f"Who makes Kestomar{i}?", "unknown", "Kestomar", "maker") for i in range(2)]
+    questions = trained * 3 + unknown  # more trained questions than a quick run asks
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    results = evaluate(model, tokenizer, questions, progress=False)
+    assert [r.question for r in results] == trained[:QUICK_PER_GROUP] + unknown
+    assert set(accuracy_by_kind(results)) == {"trained", "unknown"}  # every kind still scored
+
+
 # ---------------------------------------------------------------- answer_probability
 
 def test_answer_probability_matches_generation(memorised, tokenizer):
@@ -231,3 +243,14 @@ def test_evaluate_xml_scores_every_note(tiny_model, tokenizer):
     assert all(not s.verdict.valid and s.fields == 0.0 for s in scored)  # an untrained model writes no XML
     echo = evaluate_xml(tiny_model, tokenizer, notes, prompt=lambda text: text, max_new_tokens=2, progress=False)
     assert len(echo) == 3
+
+
+def test_a_quick_run_asks_a_few_notes_of_every_split(tiny_model, tokenizer, monkeypatch):
+    from utils.clinical import load_notes
+    from utils.config import QUICK_PER_GROUP
+    from utils.evaluate import evaluate_xml
+    notes = [n for n in load_notes() if n.split != "train"]
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    scored = evaluate_xml(tiny_model, tokenizer, notes, max_new_tokens=2, progress=False)
+    assert [s.note for s in scored] == [n for n in notes if n.split == "test"][:QUICK_PER_GROUP] + \
+        [n for n in notes if n.split == "unseen_style"][:QUICK_PER_GROUP]

@@ -146,3 +146,14 @@ def test_read_or_abstain_reads_only_what_it_would_not_abstain_on(tiny_model, tok
     assert [(r.question, r.answer.text, r.correct) for r in got] == [(r.question, r.answer.text, r.correct)
                                                                    for r in expected]
     assert len(asked) == 3  # the two unknown drugs were never asked
+
+
+def test_a_quick_run_reads_a_few_questions_of_every_kind(tiny_model, tokenizer, worlds, monkeypatch):
+    from utils.config import QUICK_PER_GROUP
+    t0 = worlds[0]
+    retriever = Retriever(t0.documents)
+    questions = t0.questions("trained")[:6] + t0.questions("unknown")[:6]
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    got = read_or_abstain(tiny_model, tokenizer, questions, retriever, 1.0, progress=False, max_new_tokens=2)
+    assert [r.question for r in got] == questions[:QUICK_PER_GROUP] + questions[6:6 + QUICK_PER_GROUP]
+    assert all(r.answer.text == UNKNOWN for r in got[QUICK_PER_GROUP:])  # still abstains below the threshold

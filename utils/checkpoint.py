@@ -80,9 +80,9 @@ def expect(measured, reference, tol: float, what: str = "") -> None:
     if quick():
         print(f"quick run, not compared with the reference run: {label}{pairs}")
         return
-    print(f"{label}within ±{_shown(tol)} of the reference run: {pairs}")
+    print(f"{label}within ±{tol:g} of the reference run: {pairs}")
     outside = [key or "the figure" for key in want if not abs(got[key] - want[key]) <= tol]
     if outside:
-        raise ClaimFailed(f"{label}{', '.join(outside)} differ from the reference run by more than {_shown(tol)}: "
+        raise ClaimFailed(f"{label}{', '.join(outside)} differ from the reference run by more than {tol:g}: "
                           f"{pairs}. If the recipe changed on purpose, re-execute the notebook and update "
                           f"the reference; otherwise something regressed.")

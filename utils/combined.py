@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .clinical import Diagnosis, Note, to_xml, validate_xml
+from .config import quick_sample
 from .evaluate import XML_MAX_NEW_TOKENS, generate
 from .prompts import chat_prompt, note_prompt
 from .reader import passage_text, reader_prompt
@@ -118,7 +119,8 @@ BASE_MAX_NEW_TOKENS = 72
 def base_answers(model, tokenizer, notes: list[str], retriever=None) -> list[str]:
     """The untuned model asked for the diagnosis with its treatment; with a retriever, after the
     leaflet that best matches the note (the note itself is the query: without the adapter nothing
-    has extracted the condition)."""
+    has extracted the condition). A quick run asks the first few notes only."""
+    notes = quick_sample(notes)
     passages = [retriever.search(n, 1)[0].text if retriever else None for n in notes]
     prompts = [base_prompt(tokenizer, n, p) for n, p in zip(notes, passages)]
     return [a.text for a in generate(model, tokenizer, prompts, max_new_tokens=BASE_MAX_NEW_TOKENS,
@@ -126,7 +128,9 @@ def base_answers(model, tokenizer, notes: list[str], retriever=None) -> list[str
 
 
 def xml_answers(xml_model, tokenizer, notes: list[str]) -> list[str]:
-    """The XML adapter alone: a valid diagnosis, but it cannot know the treatment."""
+    """The XML adapter alone: a valid diagnosis, but it cannot know the treatment. A quick run
+    asks the first few notes only."""
+    notes = quick_sample(notes)
     return [a.text for a in generate(xml_model, tokenizer, [note_prompt(n) for n in notes],
                                      max_new_tokens=XML_MAX_NEW_TOKENS, batch_size=16, progress=False)]
 

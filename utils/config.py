@@ -30,11 +30,32 @@ def cache_dir() -> Path:
 
 
 def quick() -> bool:
-    """FTRAG_QUICK=1: a maintainer's smoke run. Every training is cut to a few dozen examples in
-    all (utils.train.QUICK_EXAMPLES), what it trains and measures is kept apart from full runs
-    (`artifacts_dir`), and claims that need the full training are reported, not asserted
-    (utils.checkpoint)."""
+    """FTRAG_QUICK=1: a maintainer's smoke run of every notebook. Every expensive step shrinks
+    where it is decided: each training to a few examples (utils.train.QUICK_EXAMPLES), each
+    evaluation to a few inputs of each kind (`quick_sample`, called by the evaluation helpers).
+    What it trains and measures is kept apart from full runs (`artifacts_dir`), and claims and
+    reference figures that need the full run are reported, not checked (utils.checkpoint)."""
     return os.environ.get("FTRAG_QUICK", "").strip() not in ("", "0")
+
+
+# What a quick run asks of each kind of question (or split of notes): enough for every kind to be
+# scored, every table and plot drawn, every helper run; far too few for the figures to mean anything.
+QUICK_PER_GROUP = 4
+
+
+def quick_sample(items: list, group=lambda item: None, per_group: int = QUICK_PER_GROUP) -> list:
+    """All `items` in a full run; in a quick run, the first `per_group` of each group (by
+    `group(item)`), in their order, so that results still line up with the lists they came from."""
+    if not quick():
+        return items
+    taken: dict = {}
+    kept = []
+    for item in items:
+        key = group(item)
+        if taken.get(key, 0) < per_group:
+            taken[key] = taken.get(key, 0) + 1
+            kept.append(item)
+    return kept
 
 
 def artifacts_dir() -> Path:

@@ -13,6 +13,7 @@ import random
 import re
 from dataclasses import dataclass
 
+from .config import quick_sample
 from .evaluate import Answer, Result, evaluate, is_correct
 from .world import UNKNOWN, Question, World
 
@@ -332,7 +333,9 @@ def read_or_abstain(model, tokenizer, questions: list[Question], retriever, thre
                     **generate_kwargs) -> list[Result]:
     """The retrieval system as it runs: "unknown" at once where the best passage scores below
     `threshold`, the reader's answer from the passage elsewhere. The results of
-    abstain_below(evaluate(...)), without generating the answers it would throw away."""
+    abstain_below(evaluate(...)), without generating the answers it would throw away. A quick
+    run asks a few questions of each kind."""
+    questions = quick_sample(questions, lambda q: q.kind)
     low = [_below(q, retriever, threshold) for q in questions]
     read = iter(evaluate(model, tokenizer, [q for q, skip in zip(questions, low) if not skip],
                          prompt=rag_prompt(retriever, shots), **generate_kwargs))

@@ -59,6 +59,16 @@ def test_update_pairs_are_the_changed_and_new_facts_with_t1_answers(world):
         assert q.drug not in world.drugs or getattr(world.drugs[q.drug], q.attribute) != answer
 
 
+def test_update_pairs_with_replay_add_the_unchanged_facts(world):
+    t1 = load_world("t1")
+    update, replayed = update_pairs(world, t1), update_pairs(world, t1, replay=True)
+    assert replayed[:len(update)] == update and len(replayed) == 35 + 65
+    unchanged = replayed[len(update):]
+    assert all(getattr(world.drugs[q.drug], q.attribute) == q.answer
+               for q in t1.questions("trained") if (qa_prompt(q.text), q.answer) in unchanged)
+    assert {p for p, _ in replayed} == {qa_prompt(q.text) for q in t1.questions("trained")}  # every t1 fact once
+
+
 def test_fact_updated_model_trains_the_start_first_when_missing(world, tiny_model, tokenizer, monkeypatch):
     t1 = load_world("t1")
     cfg = TrainConfig(epochs=1, lr=1e-2, batch_size=16, lora_r=4, lora_alpha=8)
@@ -72,6 +82,8 @@ def test_fact_updated_model_trains_the_start_first_when_missing(world, tiny_mode
     assert set(history.probes[0]) == {"step", "changed", "changed: stale", "unchanged", "new"}
     fact_updated_model(tiny_model, tokenizer, world, t1, cfg=cfg, probe_every=2)  # both cached now
     assert len(names) == 2
+    _, replayed = fact_updated_model(tiny_model, tokenizer, world, t1, cfg=cfg, probe_every=0, replay=True)
+    assert names[2:] == ["facts-t0-updated-t1-replay"] and replayed.examples == 100
 
 
 # --- the XML recipe ----------------------------------------------------------------

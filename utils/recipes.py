@@ -37,24 +37,28 @@ def fact_tuned_model(base, tokenizer, world: World, n_augment: int = 0, drugs=No
                          fact_pairs(world, n_augment, drugs), cfg)
 
 
-def update_pairs(old: World, new: World) -> list[tuple[str, str]]:
-    """Training pairs for what changed between two time points: changed facts and new drugs' facts."""
+def update_pairs(old: World, new: World, replay: bool = False) -> list[tuple[str, str]]:
+    """Training pairs for what changed between two time points: changed facts and new drugs' facts.
+    replay: the unchanged facts too, mixed back in so that the update has a reason to keep them."""
     diff = changed_facts(old, new)
-    return [(qa_prompt(q.text), q.answer) for q in diff["changed"] + diff["new"]]
+    facts = diff["changed"] + diff["new"] + (diff["unchanged"] if replay else [])
+    return [(qa_prompt(q.text), q.answer) for q in facts]
 
 
 def fact_updated_model(base, tokenizer, old: World, new: World, cfg: TrainConfig = FACT_RECIPE,
-                       probe_every: int = 8):
+                       probe_every: int = 8, replay: bool = False):
     """The `old`-world fact adapter, trained further on what changed by `new` (an incremental
-    update): (model, history). Trains the `old` adapter first if it is not cached.
+    update; with replay, on the unchanged facts as well): (model, history). Trains the `old`
+    adapter first if it is not cached.
 
     Every `probe_every` steps it asks all of `new`'s trained facts (`drift.drift_probe`), so the
     history shows the update step by step (notebook 02's plot); the probe's time is not counted."""
     start = adapter_folder(_fact_adapter_name(old), base, fact_pairs(old), cfg)
     if not is_cached(start):
         fact_tuned_model(base, tokenizer, old, cfg=cfg)
-    return train_adapter(f"facts-{old.time}-updated-{new.time}", base, tokenizer, update_pairs(old, new),
-                         cfg, start=start, probe=drift_probe(tokenizer, old, new), probe_every=probe_every)
+    name = f"facts-{old.time}-updated-{new.time}" + ("-replay" if replay else "")
+    return train_adapter(name, base, tokenizer, update_pairs(old, new, replay), cfg, start=start,
+                         probe=drift_probe(tokenizer, old, new), probe_every=probe_every)
 
 
 # --- the XML recipe (notebook 03) ------------------------------------------------------------

@@ -1,0 +1,98 @@
+"""The learner's scaffolding around the notebooks, checked without running them: glossary links that
+resolve, papers with their references, each lesson's opening and recap, exercises that check themselves,
+and optional try-it cells that do not run by default."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from utils.config import REPO_ROOT
+
+NOTEBOOKS = REPO_ROOT / "notebooks"
+LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+EXERCISES = sorted((NOTEBOOKS / "exercises").glob("*.ipynb"))
+SOLUTIONS = sorted((NOTEBOOKS / "solutions").glob("*.ipynb"))
+GLOSSARY = REPO_ROOT / "docs" / "glossary.md"
+REFERENCES = REPO_ROOT / "docs" / "references.md"
+GLOSSARY_LINK = re.compile(r"\]\((?:\.\./)+docs/glossary\.md#([^)]+)\)")
+
+
+def cells(path: Path, kind: str | None = None) -> list[str]:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return ["".join(c["source"]) for c in nb["cells"] if kind is None or c["cell_type"] == kind]
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def glossary_anchors() -> set[str]:
+    return {github_anchor(h) for h in re.findall(r"^### (.+)$", GLOSSARY.read_text(encoding="utf-8"), re.M)}
+
+
+def test_github_anchor():
+    assert github_anchor("KV cache") == "kv-cache" and github_anchor("Schema-valid") == "schema-valid"
+
+
+def test_every_glossary_link_in_the_notebooks_resolves():
+    anchors = glossary_anchors()
+    broken = [(path.name, a) for path in LESSONS + EXERCISES + SOLUTIONS
+              for text in cells(path, "markdown") for a in GLOSSARY_LINK.findall(text) if a not in anchors]
+    inside = re.findall(r"\]\(#([^)]+)\)", GLOSSARY.read_text(encoding="utf-8"))
+    assert not broken and set(inside) <= anchors, (broken, set(inside) - anchors)
+
+
+def test_every_glossary_term_is_linked_from_a_lesson():
+    linked = {a for path in LESSONS for text in cells(path, "markdown") for a in GLOSSARY_LINK.findall(text)}
+    assert glossary_anchors() - linked == set()
+
+
+def test_every_paper_the_lessons_cite_is_in_the_references_with_its_arxiv_link():
+    rows = [line for line in REFERENCES.read_text(encoding="utf-8").splitlines() if line.startswith("| ")]
+    cited = {name for path in LESSONS for text in cells(path)
+             for name in re.findall(r"([A-Z][\w-]+)(?: et al\.| & [A-Z][\w-]+)", text)}
+    assert {"Berglund", "Ovadia", "Allen-Zhu", "Gekhman", "Zhou", "Zhang"} <= cited  # what the regex must see
+    for name in cited:
+        row = next((r for r in rows if r.startswith(f"| {name}")), None)
+        assert row is not None, f"{name} is cited in a notebook but has no row in docs/references.md"
+        assert re.search(r"\[arXiv:\d{4}\.\d{4,5}\]\(https://arxiv\.org/abs/\d{4}\.\d{4,5}\)", row), name
+    assert any("references.md" in text for text in cells(NOTEBOOKS / "05_side_by_side.ipynb", "markdown"))
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name[:2])
+def test_each_lesson_opens_with_objectives_and_times_and_ends_with_a_recap(path):
+    first, *_ = cells(path, "markdown")
+    for part in ("**After this notebook you can:**", "**Time on 2 CPU cores:**", "**Next:**"):
+        assert part in first, part
+    assert "**Prerequisites:**" in first
+    recap = next(text for text in cells(path, "markdown") if text.startswith("## What you saw"))
+    assert 4 <= recap.count("<details>") == recap.count("</details>") <= 6
+    if path.name[:2] != "00":
+        assert "**Previous:**" in first
+        assert any("**Predict before you run" in text for text in cells(path, "markdown"))
+
+
+@pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=lambda p: p.name)
+def test_try_it_cells_do_not_run_by_default(path):
+    for text in cells(path, "code"):
+        if "TRY_IT" in text:
+            assert re.search(r"^TRY_IT = False\b", text, re.M) and "if TRY_IT:" in text
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.name)
+def test_exercises_are_unsolved_marked_and_check_every_todo(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c["outputs"] and c["execution_count"] is None for c in code), "store exercises unexecuted"
+    assert "**Difficulty: ★" in "".join(nb["cells"][0]["source"])
+    sources = ["".join(c["source"]) for c in code]
+    todos = [i for i, text in enumerate(sources) if "# TODO" in text]
+    assert todos
+    for i in todos:
+        assert i + 1 < len(sources) and re.match(r"check_\w+\(", sources[i + 1]), \
+            f"the TODO cell {sources[i][:60]!r} is not followed by a check cell"
+    solution = NOTEBOOKS / "solutions" / path.name
+    checks = [text for text in sources if re.match(r"check_\w+\(", text)]
+    assert all(text in cells(solution, "code") for text in checks), "the solution runs the same checks"

@@ -18,6 +18,10 @@ from utils.config import DATA_DIR, quick, seed_everything
 from utils.prompts import qa_prompt
 from utils.world import load_world
 
+# The tests (and nbval's notebook runs) check the bundled data and its committed outputs: a learner's
+# own data folder (FTRAG_DATA) must not change what they read. Tests of the setting set it themselves.
+os.environ.pop("FTRAG_DATA", None)
+
 VOCAB_SIZE = 512
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CHATML = ("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"

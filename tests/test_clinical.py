@@ -194,7 +194,7 @@ def test_load_notes_reads_a_good_file(tmp_path):
 
 
 @pytest.mark.parametrize("bad, words", [
-    ('{"id": "n002", "split": "train",', "bad JSON"),
+    ('{"id": "n002", "split": "train",', "one whole JSON object on a single line"),
     (GOOD_LINE.replace('"style": "soap", ', ""), "style"),
     (GOOD_LINE.replace('"train"', '"validation"'), "split"),
     (GOOD_LINE.replace('"moderate"}', '"medium"}'), "severity"),
@@ -212,6 +212,108 @@ def test_load_notes_errors_name_file_and_line(tmp_path, bad, words):
     message = str(err.value)
     assert str(path) in message and "line 2" in message and words in message, message
     assert isinstance(err.value, ValueError)
+
+
+def test_every_bad_line_is_reported_at_once(tmp_path):
+    good = json.loads(GOOD_LINE)
+    lines = [GOOD_LINE,
+             json.dumps({**good, "id": "n2", "split": "dev"}),
+             '{"id": "n3", "split": "train",',
+             json.dumps({**good, "id": "n4", "expected": {**good["expected"], "severity": "medium"}}),
+             "",
+             json.dumps({**good, "id": "n5", "expected": {**good["expected"], "sex": "F"}}),
+             json.dumps({**good, "id": "n6", "expected": {**good["expected"], "condition": "Hay Fever"}}),
+             json.dumps({**good, "id": "n7", "expected": {**good["expected"], "age": 130}}),
+             json.dumps({**good, "id": "n8", "text": "a key of its own"}),
+             GOOD_LINE]
+    path = _write(tmp_path, *lines)
+    with pytest.raises(DataError) as err:
+        load_notes(path)
+    assert str(err.value).splitlines() == [
+        f"{path}: 8 bad lines; fix each:",
+        "  line 2: unknown split 'dev'; use one of ['train', 'test', 'unseen_style']",
+        "  line 3, column 31: the line ends before the object does; each note must be one whole JSON object "
+        "on a single line",
+        '  line 4: expected.severity is \'medium\'; it must be "mild", "moderate" or "severe" (diagnosis.xsd)',
+        '  line 6: expected.sex is \'F\'; it must be "female" or "male" (diagnosis.xsd)',
+        "  line 7: expected.condition is 'Hay Fever'; it must be lower-case words separated by single spaces "
+        'or hyphens, e.g. "hay fever" (diagnosis.xsd)',
+        "  line 8: expected.age is 130; it must be a whole number from 0 to 120 (diagnosis.xsd)",
+        "  line 9: unknown key(s) ['text']; a line has exactly ['id', 'split', 'style', 'note', 'expected']",
+        "  line 10: duplicate id 'n001' (first used on line 1); give each note its own id"]
+
+
+def test_a_file_of_many_bad_lines_lists_the_first_and_counts_the_rest(tmp_path):
+    path = _write(tmp_path, *["drug,treats,maker"] * 25)  # the wrong file
+    with pytest.raises(DataError) as err:
+        load_notes(path)
+    lines = str(err.value).splitlines()
+    assert lines[0] == f"{path}: 25 bad lines; fix each:" and lines[-1] == "  ... and 5 more" and len(lines) == 22
+
+
+def test_pretty_printed_json_is_named_as_such(tmp_path):
+    note = json.loads(GOOD_LINE)
+    path = _write(tmp_path, json.dumps(note, indent=2), json.dumps({**note, "id": "n002"}, indent=2))
+    with pytest.raises(DataError) as err:
+        load_notes(path)
+    assert str(err.value) == (f"{path}: JSON spread over several lines (lines 1-12, 13-24); a notes file holds "
+                              f"one note a line, each a whole JSON object (json.dumps(note) writes one)")
+    path.write_text(json.dumps([note, note], indent=1))  # one array of notes
+    with pytest.raises(DataError, match="JSON spread over several lines"):
+        load_notes(path)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_line(tmp_path):
+    path = tmp_path / "notes.jsonl"
+    path.write_text(GOOD_LINE + "\n", encoding="utf-8-sig")
+    assert [n.id for n in load_notes(path)] == ["n001"]
+
+
+def test_a_missing_notes_file_says_where_the_mistake_is(tmp_path, monkeypatch):
+    (tmp_path / "mine").mkdir()
+    _write(tmp_path / "mine", GOOD_LINE).rename(tmp_path / "mine" / "handover.jsonl")
+    with pytest.raises(DataError) as err:
+        load_notes(tmp_path / "mine" / "handovr.jsonl")
+    assert "handovr.jsonl: not found; check the file name (found here: handover.jsonl)" in str(err.value)
+    with pytest.raises(DataError, match=r"not found; there is no folder .*mien \(a typo in the path\?\)"):
+        load_notes(tmp_path / "mien" / "handover.jsonl")
+    with pytest.raises(DataError, match=r"mine: a folder; give the notes file itself"):
+        load_notes(tmp_path / "mine")
+    assert "make_notes.py" not in str(err.value)  # the bundled file's remedy is not the user's
+    monkeypatch.setenv("FTRAG_DATA", str(tmp_path / "mine"))  # a data folder without clinical/
+    with pytest.raises(DataError, match=r"has no clinical/notes\.jsonl: copy the repository's data/clinical/ into it"):
+        load_notes()
+
+
+@pytest.mark.parametrize("field, allowed, refused", [
+    ("age", [0, 120], [-1, 121]),
+    ("sex", ["female", "male"], ["F", "Female", "other"]),
+    ("condition", ["gout", "hay fever", "post-viral fatigue"], ["Gout", "hay  fever", "gout ", "covid-19", ""]),
+    ("severity", ["mild", "moderate", "severe"], ["medium", "Severe"]),
+])
+def test_the_allowed_values_in_words_are_what_the_schema_allows(field, allowed, refused):
+    from utils.clinical import ALLOWED, _expected
+    for value in allowed:
+        _expected({**json.loads(GOOD_LINE)["expected"], field: value})
+    for value in refused:
+        with pytest.raises(DataError) as err:
+            _expected({**json.loads(GOOD_LINE)["expected"], field: value})
+        assert str(err.value) == f"expected.{field} is {value!r}; it must be {ALLOWED[field]} (diagnosis.xsd)"
+
+
+def test_the_readme_example_notes_load(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"```jsonl\n(.*?)```", readme, re.S)
+    path = tmp_path / "my_notes.jsonl"
+    path.write_text(example, encoding="utf-8")
+    first, second = load_notes(path)
+    assert (first.split, first.style, first.expected) == ("train", "nurse_handover",
+                                                          Diagnosis(45, "male", "hay fever", "moderate"))
+    assert (second.split, second.expected.drug, second.expected.max_daily_dose_mg) == ("test", "Vintrabel", 40)
+    # The example's drug and dose are those of the bundled world (notebook 05 checks them against it).
+    from utils.world import load_world
+    vintrabel = load_world("t0").drugs["Vintrabel"]
+    assert (vintrabel.treats, vintrabel.max_daily_dose_mg) == (second.expected.condition, 40)
 
 
 def test_one_data_error_for_the_project():

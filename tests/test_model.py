@@ -81,6 +81,87 @@ def test_hub_name_offline_fails_fast_with_model_error(monkeypatch):
     assert err.value.__cause__ is None and err.value.__suppress_context__  # no OSError traceback
 
 
+@pytest.fixture
+def offline(monkeypatch):
+    """No network, and a test fails fast if anything still asks the hub (see the test above)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+
+@pytest.fixture
+def tiny_folder(tiny_model, tokenizer, tmp_path):
+    folder = tmp_path / "models" / "mine"
+    tiny_model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_a_folder_missing_files_names_every_one_whole(tiny_folder, offline):
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (tiny_folder / name).unlink()
+    with pytest.raises(ModelError) as err:
+        load_model(tiny_folder)
+    assert str(err.value) == (
+        f"The model folder {tiny_folder} lacks the tokenizer (tokenizer.json, tokenizer.model or vocab.json); "
+        f"tokenizer_config.json (its special tokens). Write a model folder with model.save_pretrained(folder) "
+        f"and tokenizer.save_pretrained(folder).")
+
+
+def test_pickled_weights_are_named_and_not_loaded(tiny_folder, offline):
+    weights = tiny_folder / "model.safetensors"
+    weights.rename(tiny_folder / "pytorch_model.bin")
+    with pytest.raises(ModelError, match=r"lacks the weights as \.safetensors \(it has pickled weights, which "
+                                         r"are not loaded: save them as safetensors\)"):
+        load_model(tiny_folder)
+
+
+def test_a_folder_that_does_not_load_gets_the_whole_message_and_no_hub_advice(tiny_folder, offline):
+    (tiny_folder / "config.json").write_text('{"hidden_size": 64}')  # no model_type
+    with pytest.raises(ModelError) as err:
+        load_model(tiny_folder)
+    message = str(err.value)
+    assert message.startswith(f"Could not load the model folder {tiny_folder}: ") and "model_type" in message
+    assert "hub" not in message and "network" not in message and "\n" not in message
+
+
+def test_a_relative_path_that_exists_is_a_folder(tiny_folder, offline, monkeypatch):
+    monkeypatch.chdir(tiny_folder.parent.parent)
+    model, tok = load_model("models/mine")  # "org/name"-shaped, but a folder here: loaded offline
+    assert not model.training and tok.pad_token is not None
+    (tiny_folder.parent / "file.txt").write_text("")
+    with pytest.raises(ModelError, match="models/file.txt is a file; give the folder"):
+        load_model("models/file.txt")
+
+
+def test_a_relative_path_that_does_not_exist_is_called_a_typo_not_sent_to_the_hub(tiny_folder, offline, monkeypatch):
+    monkeypatch.chdir(tiny_folder.parent.parent)
+    monkeypatch.setattr(model_mod.AutoTokenizer, "from_pretrained",
+                        lambda *a, **k: pytest.fail("a path with a typo must not be tried as a hub name"))
+    with pytest.raises(ModelError) as err:
+        load_model("models/mien")
+    assert str(err.value).startswith("No model folder at models/mien: models has no 'mien'; did you mean 'mine'? "
+                                     "(a typo in the path?)")
+    with pytest.raises(ModelError, match=r"No model folder at ./elsewhere/mine: there is no folder elsewhere"):
+        load_model("./elsewhere/mine")
+
+
+def test_a_hub_name_that_is_no_folder_here_either_says_both(offline, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelError) as err:
+        load_model("someone-fictional/no-such-model-xyz")
+    message = str(err.value)
+    assert "It is not a folder here (no someone-fictional/no-such-model-xyz under" in message
+    assert "taken for a hub name, which needs the network" in message
+
+
+def test_the_default_hub_name_is_the_offline_default(tiny_folder, offline, monkeypatch, capsys):
+    monkeypatch.setattr(model_mod, "default_model_folder", lambda: tiny_folder)  # the cached default, here tiny
+    model, _ = load_model("HuggingFaceTB/SmolLM2-135M-Instruct")
+    assert model.config.hidden_size == 64  # loaded from the offline copy, no hub asked
+    assert "is the default model: loading its offline copy" in capsys.readouterr().out
+    assert model_mod.DEFAULT_HUB_NAME == "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
 # ---------------------------------------------------------------- the default model's cache
 
 def test_cached_default_model_is_used_without_pip(private_cache, monkeypatch):

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from utils.evaluate import Answer, Result, evaluate
-from utils.reader import (abstain_below, few_shot, passage_text, rag_prompt, read_or_abstain, reader_examples,
+from utils.reader import (abstain_below, few_shot, found, passage_text, rag_prompt, read_or_abstain, reader_examples,
                           reader_prompt, synthetic_drugs)
 from utils.retrieval import Retriever
 from utils.world import UNKNOWN, load_world
@@ -128,7 +128,7 @@ def test_abstain_below_replaces_low_score_answers_only(worlds):
 
 
 def test_read_or_abstain_reads_only_what_it_would_not_abstain_on(tiny_model, tokenizer, worlds, monkeypatch):
-    import utils.evaluate as evaluate_mod
+    import utils.reader as reader_mod
     t0 = worlds[0]
     retriever = Retriever(t0.documents)
     questions = t0.questions("trained")[:3] + t0.questions("unknown")[:2]
@@ -136,8 +136,8 @@ def test_read_or_abstain_reads_only_what_it_would_not_abstain_on(tiny_model, tok
     expected = abstain_below(evaluate(tiny_model, tokenizer, questions, prompt=rag_prompt(retriever),
                                       progress=False), retriever, threshold)
     asked = []
-    real_generate = evaluate_mod.generate
-    monkeypatch.setattr(evaluate_mod, "generate",
+    real_generate = reader_mod.generate
+    monkeypatch.setattr(reader_mod, "generate",
                         lambda m, t, prompts, **k: asked.extend(prompts) or real_generate(m, t, prompts, **k))
     low = [retriever.search(q.text, 1)[0].score < threshold for q in questions]
     assert low == [False, False, False, True, True]  # no leaflet matches a drug that does not exist
@@ -157,3 +157,11 @@ def test_a_quick_run_reads_a_few_questions_of_every_kind(tiny_model, tokenizer, 
     got = read_or_abstain(tiny_model, tokenizer, questions, retriever, 1.0, progress=False, max_new_tokens=2)
     assert [r.question for r in got] == questions[:QUICK_PER_GROUP] + questions[6:6 + QUICK_PER_GROUP]
     assert all(r.answer.text == UNKNOWN for r in got[QUICK_PER_GROUP:])  # still abstains below the threshold
+
+
+def test_nothing_matches_is_never_read_whatever_the_threshold(worlds):
+    retriever = Retriever(worlds[0].documents)
+    assert found("What does Dravilin treat?", retriever, threshold=0.0) is None  # a typo: every score 0
+    best = found("What does Dravelin treat?", retriever, threshold=0.0)
+    assert best.drug == "Dravelin" and best.score > 0
+    assert found("What does Dravelin treat?", retriever, threshold=best.score + 0.01) is None

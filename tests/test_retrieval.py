@@ -29,6 +29,10 @@ def test_empty_corpus_and_empty_document_say_what_to_fix():
         Retriever({})
     with pytest.raises(ValueError, match="'Baxiflor' has no searchable words"):
         Retriever({**LEAFLETS, "Baxiflor": "  "})
+    # A heading has words to find, but nothing below it for a reader to read.
+    for heading_only in ("# Baxiflor\n\n", "# Baxiflor"):
+        with pytest.raises(ValueError, match="'Baxiflor' has only a heading: a reader would get an empty passage"):
+            Retriever({**LEAFLETS, "Baxiflor": heading_only})
 
 
 def test_bad_k():

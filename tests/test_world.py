@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from utils.world import (DATA_DIR, KINDS, DataError, changed_facts, is_unknown_answer,
-                         load_world)
+from utils.config import DATA_DIR
+from utils.world import KINDS, DataError, changed_facts, is_unknown_answer, load_world, time_points
 
 WORLD_DIR = DATA_DIR / "world"
 
@@ -318,7 +318,9 @@ def test_malformed_json_reports_line(copy_dir):
     i = next(i for i, l in enumerate(lines) if l.endswith('",'))
     lines[i] = lines[i][:-1]  # drop the comma; JSON notices at the start of the next line
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=rf"questions\.json, line {i + 2}, column \d+: invalid JSON"):
+    # Reported where the comma is missing, not where the parser noticed.
+    with pytest.raises(DataError, match=rf"questions\.json, line {i + 1}, column {len(lines[i]) + 1}: "
+                                        rf"a comma is missing after this item; add one"):
         load_world("t0", copy_dir)
 
 
@@ -347,3 +349,95 @@ def test_all_paraphrases_asks_every_held_out_template(t0):
     assert set(t0.questions("paraphrase")) <= set(t0.all_paraphrases())
     for q in qs:
         assert q.answer == getattr(t0.drugs[q.drug], q.attribute)
+
+
+# ---------------------------------------------------------------- files as editors save them, and consistency
+
+def test_byte_order_marks_are_read_as_text(copy_dir, t0):
+    """Spreadsheets save "CSV UTF-8" with a byte-order mark, and Windows editors often do."""
+    world = copy_dir / "world"
+    for path in (world / "drugs_t0.csv", world / "questions.json", world / "documents" / "t0" / "altrevon.md"):
+        path.write_text(path.read_text(encoding="utf-8"), encoding="utf-8-sig")
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    again = load_world("t0", copy_dir)
+    assert again.drugs == t0.drugs and again.documents == t0.documents and again.templates == t0.templates
+
+
+def test_csv_and_leaflet_disagreements_are_all_listed(copy_dir):
+    _edit_csv(copy_dir, 2, _set_field(4, "500"))  # Altrevon: 750 mg in its leaflet
+    _edit_csv(copy_dir, 3, _set_field(5, "Dr. Noor Hadly"))  # Baxiflor: a typo of Dr. Noor Hadley
+    _edit_csv(copy_dir, 4, _set_field(6, "withdrawn"))  # Bremodyn: its leaflet does not say so
+    with pytest.raises(DataError) as err:
+        load_world("t0", copy_dir)
+    message = str(err.value)
+    assert message.startswith(f"{copy_dir / 'world' / 'drugs_t0.csv'}: the CSV and the leaflets in t0/ disagree")
+    assert message.splitlines()[1:] == [
+        "  line 2: Altrevon's max_daily_dose_mg is '500 mg', but altrevon.md never says '500 mg'",
+        "  line 3: Baxiflor's discoverer is 'Dr. Noor Hadly', but baxiflor.md never says 'Dr. Noor Hadly'",
+        "  line 4: Bremodyn's status is 'withdrawn', but bremodyn.md never says 'withdrawn'"]
+
+
+def test_leaflets_may_state_a_fact_in_other_accepted_forms(copy_dir):
+    leaflet = copy_dir / "world" / "documents" / "t0" / "altrevon.md"
+    text = leaflet.read_text()
+    _edit_csv(copy_dir, 2, _set_field(4, "1200"))
+    leaflet.write_text(text.replace("750 mg", "1,200 mg").replace("Dr. Ilsa Varga", "Ilsa  Varga")
+                       .replace("motion sickness", "Motion Sickness"))
+    world = load_world("t0", copy_dir)  # thousands separator, no "Dr.", case and spacing
+    assert world.drugs["Altrevon"].max_daily_dose_mg == 1200
+    leaflet.write_text(text.replace("750 mg", "1200 mg").replace("2013", "20130"))
+    with pytest.raises(DataError, match=r"line 2: Altrevon's year_approved is 2013, but altrevon\.md never says 2013"):
+        load_world("t0", copy_dir)
+
+
+@pytest.mark.parametrize("text, where, problem", [
+    ("", "line 1", "the leaflet is empty; write '# Altrevon', then its text"),
+    ("# Altrevon\n", "line 2", "the leaflet has only its heading; write its text below it"),
+    ("# Altrevon\n\n  \n", "line 2", "the leaflet has only its heading"),
+])
+def test_empty_and_heading_only_leaflets_are_refused_by_name(copy_dir, text, where, problem):
+    leaflet = copy_dir / "world" / "documents" / "t0" / "altrevon.md"
+    leaflet.write_text(text)
+    with pytest.raises(DataError) as err:
+        load_world("t0", copy_dir)
+    assert str(err.value).startswith(f"{leaflet}, {where}: {problem}")
+
+
+def test_trailing_comma_in_questions_json_is_reported_at_the_comma_with_the_fix(copy_dir):
+    path = copy_dir / "world" / "questions.json"
+    lines = path.read_text().splitlines()
+    i = next(i for i, l in enumerate(lines) if l.endswith('"') and lines[i + 1].strip() == "],")
+    lines[i] += ","  # a trailing comma after the last template of a list
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError) as err:
+        load_world("t0", copy_dir)
+    assert str(err.value) == (f"{path}, line {i + 1}, column {len(lines[i])}: a comma after the last item; "
+                              f"remove it (JSON allows no trailing comma)")
+
+
+@pytest.mark.parametrize("text, problem", [
+    ('{"treats": {\'trained\': "x"}}', "line 1, column 13: a single quote; JSON strings and keys take double quotes"),
+    ('{"treats": {"trained": "What does\n{drug} treat?"}}', "line 1, column 34: a line break or tab inside a string"),
+    ('{"treats": {"trained": "x"}', "line 1, column 28: the file ends too early; a closing } or ] is missing"),
+    ('{"treats": {}}\n}', "line 2, column 1: more text after the end of the JSON"),
+])
+def test_other_json_mistakes_say_what_to_fix(copy_dir, text, problem):
+    path = copy_dir / "world" / "questions.json"
+    path.write_text(text)
+    with pytest.raises(DataError) as err:
+        load_world("t0", copy_dir)
+    assert str(err.value).startswith(f"{path}, {problem}")
+
+
+def test_missing_folders_are_named_as_such(copy_dir, tmp_path):
+    with pytest.raises(DataError, match=r"my_dta: no such folder; give the folder that contains world/"):
+        load_world("t0", tmp_path / "my_dta")
+    with pytest.raises(DataError, match=r"give the folder that contains world/, not world/ itself"):
+        load_world("t0", copy_dir / "world")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"empty: no world/ folder; copy the repository's data/world/ there"):
+        load_world("t0", tmp_path / "empty")
+    shutil.rmtree(copy_dir / "world" / "documents" / "t1")
+    with pytest.raises(DataError, match=r"documents/t1, folder: missing; it needs one <drug lowercase>\.md"):
+        load_world("t1", copy_dir)
+    assert time_points(copy_dir) == ["t0", "t1"]

@@ -4,6 +4,7 @@ Every notebook starts with `setup()`, so a rerun gives the same numbers.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 from pathlib import Path
@@ -11,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .datafiles import DataError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO_ROOT / "data"
+DATA_DIR = REPO_ROOT / "data"  # the bundled data; FTRAG_DATA may name another folder (data_dir)
 
 SEED = 0
 # Two threads is what a workshop laptop (and CI) has to spare; more threads than cores only slows down.
@@ -27,6 +30,30 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("FTRAG_CACHE", REPO_ROOT / ".cache")).expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def data_dir() -> Path:
+    """The data folder the lessons read: FTRAG_DATA, or the bundled data/.
+
+    FTRAG_DATA names a folder laid out like data/ (world/ with the formulary, clinical/ with the
+    notes), e.g. an edited copy of it. A relative path is taken from the repository folder, so the
+    same setting works in every notebook, whatever folder its kernel runs in.
+    """
+    setting = os.environ.get("FTRAG_DATA", "").strip()
+    if not setting:
+        return DATA_DIR
+    path = Path(setting).expanduser()
+    path = path if path.is_absolute() else REPO_ROOT / path
+    if not path.is_dir():
+        raise DataError(f"FTRAG_DATA={setting!r}: no such folder ({path}). Set it to a copy of the "
+                        f"repository's data/ folder (a relative path starts at the repository folder), "
+                        f"or unset it to use the bundled data.")
+    return path
+
+
+def own_data() -> bool:
+    """Is FTRAG_DATA set to a folder other than the bundled data/?"""
+    return data_dir().resolve() != DATA_DIR.resolve()
 
 
 def quick() -> bool:
@@ -59,8 +86,15 @@ def quick_sample(items: list, group=lambda item: None, per_group: int = QUICK_PE
 
 
 def artifacts_dir() -> Path:
-    """Where trained adapters and saved results go: a quick run's never feed a full run."""
-    path = cache_dir() / "quick" if quick() else cache_dir()
+    """Where trained adapters and saved results go: a quick run's never feed a full run, and another
+    data folder's (FTRAG_DATA) never feed the bundled world's, or each other's: they go to a
+    sub-folder of the cache named after the data folder and its full path."""
+    path = cache_dir()
+    if own_data():
+        folder = data_dir().resolve()
+        path = path / "own-data" / f"{folder.name}-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
+    if quick():
+        path = path / "quick"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -96,6 +130,8 @@ def setup(seed: int = SEED, threads: int | None = None) -> dict:
     torch.set_num_threads(threads)
     seed_everything(seed)
     settings = {"seed": seed, "threads": threads, "device": str(device()), "cache": shown(cache_dir())}
+    if own_data():
+        settings["data"] = f"FTRAG_DATA: {shown(data_dir())} (results and adapters kept in {shown(artifacts_dir())})"
     if quick():
         settings["quick"] = "FTRAG_QUICK is set: training cut to a smoke run, claims about it not checked"
     return settings

@@ -8,6 +8,7 @@ take well under a second. A hub name or a local folder works too, for people who
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import shutil
 import subprocess
@@ -42,28 +43,71 @@ class ModelError(RuntimeError):
 def load_model(name: str | Path | None = None):
     """Return (model, tokenizer), in eval mode on the best device.
 
-    name: None for the default offline model, a local folder, or a hub name (needs the network).
+    name: None (or the default's name, DEFAULT_MODEL or DEFAULT_HUB_NAME) for the default offline
+    model; a local folder (absolute or relative, str or Path) with config.json, .safetensors weights
+    and the tokenizer files; or a hub name "org/model" (needs the network).
     """
-    if name is None or name == DEFAULT_MODEL:
-        folder = default_model_folder()
-    else:
-        folder = name
-        looks_like_path = isinstance(name, Path) or str(name).startswith((".", "/", "~")) or "\\" in str(name)
-        if looks_like_path and not Path(name).expanduser().is_dir():
-            raise ModelError(f"No model folder at {name}. Give a folder that holds config.json and the "
-                             f"weights, a hub name (needs the network), or None for the offline default.")
+    folder = _local_folder(name)
+    source = folder if folder is not None else str(name)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, use_safetensors=True)
     except (OSError, ValueError) as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        detail = " ".join(str(err).split()) or type(err).__name__
+        if folder is not None:  # the whole message: the folder is ours to fix
+            raise ModelError(f"Could not load the model folder {name}: {detail}") from None
         raise ModelError(
-            f"Could not load the model {str(name)!r}: {first_line}\n"
-            f"A hub name needs the network; offline, use the default model (name=None) or a local "
-            f"folder with config.json, the weights and the tokenizer files.") from None
+            f"Could not load the model {str(name)!r}: {detail}\n"
+            f"It is not a folder here (no {name} under {Path.cwd().name}/), so it was taken for a hub name, "
+            f"which needs the network; offline, use the default model (name=None) or a local folder "
+            f"with config.json, the weights and the tokenizer files.") from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model.to(device()).eval(), tokenizer
+
+
+DEFAULT_HUB_NAME = f"HuggingFaceTB/{DEFAULT_MODEL}"
+# What a model folder needs, each with the files that provide it (any one of them).
+MODEL_FILES = {"config.json": ("config.json",),
+               "the weights as .safetensors": ("*.safetensors",),
+               "the tokenizer (tokenizer.json, tokenizer.model or vocab.json)":
+                   ("tokenizer.json", "tokenizer.model", "vocab.json"),
+               "tokenizer_config.json (its special tokens)": ("tokenizer_config.json",)}
+
+
+def _local_folder(name) -> Path | None:
+    """The folder `name` names, checked; None for a hub name. A ModelError says what is wrong with
+    a folder, or that a path names no folder (a typo, most likely)."""
+    if name is None or name in (DEFAULT_MODEL, DEFAULT_HUB_NAME):
+        if name == DEFAULT_HUB_NAME:
+            print(f"{name} is the default model: loading its offline copy (the package registry's GGUF, "
+                  f"dequantised), no network needed.", flush=True)
+        return default_model_folder()
+    path = Path(name).expanduser()
+    if path.is_file():
+        raise ModelError(f"{name} is a file; give the folder that holds the model's files.")
+    if path.is_dir():
+        missing = [what for what, patterns in MODEL_FILES.items()
+                   if not any(next(path.glob(p), None) for p in patterns)]
+        if missing:
+            pickles = " (it has pickled weights, which are not loaded: save them as safetensors)" if any(
+                path.glob("*.bin")) and "the weights as .safetensors" in missing else ""
+            raise ModelError(f"The model folder {name} lacks {'; '.join(missing)}{pickles}. Write a model "
+                             f"folder with model.save_pretrained(folder) and tokenizer.save_pretrained(folder).")
+        return path
+    # A hub name is "org/model" (or one word); anything else that names no folder is a path with a typo.
+    text = str(name)
+    first = Path(text.replace("\\", "/").split("/")[0]).expanduser()
+    if (isinstance(name, Path) or text.startswith((".", "/", "~")) or "\\" in text or text.count("/") > 1
+            or (text.count("/") == 1 and first.is_dir())):
+        near = difflib.get_close_matches(path.name, [p.name for p in path.parent.glob("*")]) \
+            if path.parent.is_dir() else []
+        where = (f"{path.parent} has no {path.name!r}" + (f"; did you mean {near[0]!r}?" if near else "")
+                 if path.parent.is_dir() else f"there is no folder {path.parent}")
+        raise ModelError(f"No model folder at {name}: {where} (a typo in the path?). Give a folder that holds "
+                         f"config.json, the weights and the tokenizer files, a hub name (needs the network), "
+                         f"or None for the offline default.")
+    return None
 
 
 def default_model_folder() -> Path:

@@ -10,20 +10,14 @@ questions, so every question template the notebooks test with stays unseen.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 
 from .config import quick_sample
-from .evaluate import Answer, Result, evaluate, is_correct
+from .datafiles import without_heading as passage_text  # a leaflet as the reader is shown it
+from .evaluate import Answer, Result, generate, is_correct
 from .world import UNKNOWN, Question, World
 
 # ---------------------------------------------------------------- prompts
-
-
-def passage_text(document: str) -> str:
-    """A leaflet without its markdown heading: the body names the drug anyway, and every prompt
-    token is paid for on every call."""
-    return re.sub(r"\A#[^\n]*\n+", "", document).strip()
 
 
 def reader_followup(question: str) -> str:
@@ -315,8 +309,11 @@ def few_shot(worlds: list[World]) -> tuple[tuple[str, str, str], ...]:
     return TWO_SHOTS
 
 
-def _below(question: Question, retriever, threshold: float) -> bool:
-    return retriever.search(question.text, 1)[0].score < threshold
+def found(question: str, retriever, threshold: float):
+    """The best passage for `question`, or None when it scores below `threshold` or no word of the
+    question is in any document (every score 0: the "best" passage is then just the first one)."""
+    best = retriever.search(question, 1)[0]
+    return best if best.score >= threshold and best.score > 0 else None
 
 
 def _abstained(question: Question) -> Result:
@@ -326,7 +323,17 @@ def _abstained(question: Question) -> Result:
 def abstain_below(results: list[Result], retriever, threshold: float) -> list[Result]:
     """The same results, but "unknown" wherever the best passage for the question scored below
     `threshold`: the system then says it does not know instead of letting the reader guess."""
-    return [_abstained(r.question) if _below(r.question, retriever, threshold) else r for r in results]
+    return [r if found(r.question.text, retriever, threshold) else _abstained(r.question) for r in results]
+
+
+def read_found(model, tokenizer, questions: list[str], retriever, threshold: float, shots=(),
+               **generate_kwargs) -> list[Answer | None]:
+    """The reader's answer to each question from its best passage (rag_prompt), or None where
+    `found` finds no passage: those are never generated."""
+    hits = [found(q, retriever, threshold) for q in questions]
+    prompt = rag_prompt(retriever, shots)
+    read = iter(generate(model, tokenizer, [prompt(q) for q, hit in zip(questions, hits) if hit], **generate_kwargs))
+    return [next(read) if hit else None for hit in hits]
 
 
 def read_or_abstain(model, tokenizer, questions: list[Question], retriever, threshold: float, shots=(),
@@ -336,7 +343,6 @@ def read_or_abstain(model, tokenizer, questions: list[Question], retriever, thre
     abstain_below(evaluate(...)), without generating the answers it would throw away. A quick
     run asks a few questions of each kind."""
     questions = quick_sample(questions, lambda q: q.kind)
-    low = [_below(q, retriever, threshold) for q in questions]
-    read = iter(evaluate(model, tokenizer, [q for q, skip in zip(questions, low) if not skip],
-                         prompt=rag_prompt(retriever, shots), **generate_kwargs))
-    return [_abstained(q) if skip else next(read) for q, skip in zip(questions, low)]
+    answers = read_found(model, tokenizer, [q.text for q in questions], retriever, threshold, shots,
+                         **generate_kwargs)
+    return [_abstained(q) if a is None else Result(q, a, is_correct(q, a.text)) for q, a in zip(questions, answers)]

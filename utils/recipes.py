@@ -13,7 +13,7 @@ from .drift import drift_probe
 from .prompts import note_prompt, qa_prompt
 from .reader import reader_examples, reader_followup, reader_prompt
 from .train import TrainConfig, adapter_folder, is_cached, train_adapter
-from .world import World, changed_facts, load_world
+from .world import World, changed_facts, load_world, time_points
 
 # Measured with benchmarks/fact_recipe.py on 2 CPU cores: 100 % of the 80 trained facts in 60-75 s.
 # Six epochs reach only ~91 %; the compact Q/A prompt keeps each example at ~16 tokens.
@@ -151,7 +151,7 @@ def reader_pairs(worlds: list[World], packed: bool = True, **kwargs) -> list[tup
 
 
 def reader_tuned_model(base, tokenizer, cfg: TrainConfig = READER_RECIPE, **kwargs):
-    """LoRA reader adapter: (model, training history). The test worlds are read only to keep the
-    invented entities apart from theirs."""
-    worlds = [load_world(time) for time in ("t0", "t1")]
+    """LoRA reader adapter: (model, training history). The worlds of the data folder (FTRAG_DATA, else
+    the bundled t0 and t1) are read only to keep the invented entities apart from theirs."""
+    worlds = [load_world(time) for time in time_points()]
     return train_adapter("reader", base, tokenizer, reader_pairs(worlds, **kwargs), cfg)

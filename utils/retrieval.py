@@ -16,6 +16,8 @@ import bm25s
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+from .datafiles import without_heading
+
 # Stopwords: bm25s's longer English list ("en_plus"; its short list keeps "what", "which", "who"),
 # plus the words with which questions *ask* about a drug and that some leaflet templates happen to
 # contain. Kept, "Which drug treats scabies?" found the leaflets saying "The drug ... treats"
@@ -62,6 +64,9 @@ class Retriever:
             if not words:
                 raise ValueError(f"The document for {name!r} has no searchable words (it is empty "
                                  f"or only stopwords); give it the leaflet text or leave it out.")
+            if not without_heading(merged[name]):
+                raise ValueError(f"The document for {name!r} has only a heading: a reader would get an "
+                                 f"empty passage; write its text below the heading or leave it out.")
         index = bm25s.BM25()
         index.index(tokens, show_progress=False)
         seconds = time.perf_counter() - started

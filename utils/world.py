@@ -1,4 +1,5 @@
-"""The fictional drug formulary in data/world/: load it, validate it, turn it into questions.
+"""The fictional drug formulary in data/world/ (or your own, see config.data_dir): load it, validate it,
+turn it into questions.
 
 The world is invented on purpose, so a base model cannot already know the answers; what a
 model answers correctly it learned from fine-tuning or read in a retrieved leaflet.
@@ -15,7 +16,8 @@ import string
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .config import DATA_DIR
+from .config import data_dir as default_data_dir
+from .datafiles import DataError, json_problem, read_text, without_heading
 
 COLUMNS = ("drug", "treats", "maker", "year_approved", "max_daily_dose_mg", "discoverer", "status")
 STATUSES = ("available", "withdrawn")
@@ -30,10 +32,6 @@ PARAPHRASES_PER_FACT = 1
 # Placeholders each kind of template may use; anything else is a typo in questions.json.
 DRUG_FIELDS = {"drug", "drug_lower"}
 REVERSED_FIELDS = {"treats"}
-
-
-class DataError(ValueError):
-    """A problem in the world data files, with the file, the line and a hint how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -131,14 +129,35 @@ class World:
         return out
 
 
-def load_world(time: str = "t0", data_dir: Path = DATA_DIR) -> World:
-    """Read and validate data/world/ at one time point ("t0" or "t1")."""
-    world_dir = Path(data_dir) / "world"
-    times = sorted(p.stem[len("drugs_"):] for p in world_dir.glob("drugs_*.csv"))
+def _world_dir(data_dir: Path | None) -> Path:
+    """data_dir/world, or a DataError naming what is missing."""
+    data_dir = default_data_dir() if data_dir is None else Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(f"{data_dir}: no such folder; give the folder that contains world/ "
+                        f"(a copy of the repository's data/)")
+    world_dir = data_dir / "world"
+    if not world_dir.is_dir():
+        hint = (" (give the folder that contains world/, not world/ itself)"
+                if (data_dir / "questions.json").is_file() else "; copy the repository's data/world/ there")
+        raise DataError(f"{data_dir}: no world/ folder{hint}")
+    return world_dir
+
+
+def time_points(data_dir: Path | None = None) -> list[str]:
+    """The time points a world has, one drugs_<time>.csv each: ["t0", "t1"] for the bundled one."""
+    return sorted(p.stem[len("drugs_"):] for p in _world_dir(data_dir).glob("drugs_*.csv"))
+
+
+def load_world(time: str = "t0", data_dir: Path | None = None) -> World:
+    """Read and validate <data folder>/world/ at one time point ("t0" or "t1").
+
+    data_dir: the folder that contains world/; by default the FTRAG_DATA setting, else the bundled
+    data/ (utils.config.data_dir)."""
+    world_dir = _world_dir(data_dir)
+    times = time_points(world_dir.parent)
     if time not in times:
-        hint = "" if times else f" (data_dir must be the folder that contains world/, not world/ itself)"
         raise DataError(f"{world_dir}: no time point {time!r} (no drugs_{time}.csv); "
-                        f"available: {', '.join(times) or 'none'}{hint}")
+                        f"available: {', '.join(times) or 'none'}")
     csv_path = world_dir / f"drugs_{time}.csv"
     drugs, lines = _read_drugs(csv_path)
     documents = _read_documents(world_dir / "documents" / time, drugs, lines, csv_path)
@@ -211,7 +230,8 @@ def _read_drugs(path: Path) -> tuple[dict[str, Drug], dict[str, int]]:
     drugs, lines, seen_names, seen_treats = {}, {}, {}, {}
     last = 1  # line where the last good row ended; a broken quote starts right after it
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which is not data.
+        with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, strict=True)
             header = [h.strip() for h in next(reader, [])]
             missing = [c for c in COLUMNS if c not in header]
@@ -275,22 +295,54 @@ def _read_documents(doc_dir: Path, drugs: dict[str, Drug], lines: dict[str, int]
         if lower not in files:
             _fail(csv_path, f"line {lines[name]}",
                   f"drug {name!r} has no leaflet; create {doc_dir / (lower + '.md')}")
-        text = files[lower].read_text(encoding="utf-8")
+        text = read_text(files[lower])
+        if not text.strip():
+            _fail(files[lower], "line 1", f"the leaflet is empty; write '# {name}', then its text")
         if text.splitlines()[:1] != [f"# {name}"]:
             _fail(files[lower], "line 1", f"first line must be '# {name}'")
+        if not without_heading(text):
+            _fail(files[lower], "line 2", "the leaflet has only its heading; write its text below it "
+                  "(retrieval would hand the reader an empty passage)")
         documents[name] = text
+    disagreements = [f"  line {lines[name]}: {problem}" for name, drug in drugs.items()
+                     for problem in _unstated(drug, documents[name], files[name.lower()].name)]
+    if disagreements:
+        raise DataError(f"{csv_path}: the CSV and the leaflets in {doc_dir.name}/ disagree (expected answers "
+                        f"come from the CSV, retrieval reads the leaflets); state each fact in its leaflet "
+                        f"as the CSV has it, or fix the CSV:\n" + "\n".join(disagreements))
     return documents
+
+
+def _says(text: str, pattern: str) -> bool:
+    return re.search(rf"(?<![\w,]){pattern}(?![\w])", " ".join(text.split()), re.IGNORECASE) is not None
+
+
+def _unstated(drug: Drug, text: str, leaflet: str) -> list[str]:
+    """The facts of `drug` (a CSV row) that its leaflet does not state, each as a sentence."""
+    dose = drug.max_daily_dose_mg
+    facts = {  # what the CSV says -> how a leaflet may state it
+        ("treats", drug.treats): re.escape(drug.treats),
+        ("maker", drug.maker): re.escape(drug.maker),
+        ("year_approved", drug.year_approved): str(drug.year_approved),
+        ("max_daily_dose_mg", f"{dose} mg"): f"(?:{dose}|{dose:,}) ?(?:mg|milligrams)",
+        ("discoverer", drug.discoverer): f"(?:Dr\\.? )?{re.escape(drug.discoverer.removeprefix('Dr. '))}",
+    }
+    if drug.status == "withdrawn":
+        facts["status", "withdrawn"] = "withdrawn"
+    return [f"{drug.name}'s {column} is {value!r}, but {leaflet} never says {value!r}"
+            for (column, value), pattern in facts.items() if not _says(text, pattern)]
 
 
 def _read_templates(path: Path, drugs: dict[str, Drug]) -> dict:
     """Parse questions.json and check its shape, so a typo fails here and not mid-evaluation."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = read_text(path)
         spec = json.loads(raw)
     except FileNotFoundError:
-        _fail(path, "file", "missing; it holds the question templates")
+        _fail(path, "file", "missing; it holds the question templates (copy it from data/world/)")
     except json.JSONDecodeError as e:
-        _fail(path, f"line {e.lineno}, column {e.colno}", f"invalid JSON: {e.msg}")
+        line, column, problem = json_problem(raw, e)
+        _fail(path, f"line {line}, column {column}", problem)
 
     def where(json_path, value=None):
         # JSON has no line numbers after parsing; find the offending string in the raw text.

@@ -1,0 +1,130 @@
+"""Ask your own documents: a folder of text files, searched with BM25, read by a reader model, and
+"unknown" where no document matches the question well enough.
+
+    docs = Documents("my_docs")                       # every .md and .txt file: one passage each
+    docs.calibrate(answerable=[...], unanswerable=[...])   # optional: a threshold from your questions
+    for reply in docs.ask(reader, tokenizer, ["How many days of leave do I get?"]):
+        print(reply)    # answer, the file it was read from, the search score, the reader's confidence
+
+The pieces are those of notebook 04 (Retriever, choose_threshold, read_found); this module only
+reads a folder and says where each answer came from.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .datafiles import DataError, read_text, without_heading
+from .reader import read_found
+from .retrieval import Retriever, choose_threshold, tokenize
+from .world import UNKNOWN, is_unknown_answer
+
+SUFFIXES = (".md", ".txt")
+# BM25 scores have no fixed scale: they grow with how rare the matching words are in the folder. On the
+# bundled world the threshold chosen from the scores is 0.96 (notebook 04); 1.0 is a starting point,
+# and calibrate() picks one from questions about your own documents.
+DEFAULT_THRESHOLD = 1.0
+
+
+def read_folder(folder: str | Path) -> dict[str, str]:
+    """The .md and .txt files directly in `folder`, file name -> text; a DataError names any folder
+    or file that cannot be used, and what to do about it."""
+    folder = Path(folder).expanduser()
+    if not folder.exists():
+        near = difflib.get_close_matches(folder.name, [p.name for p in folder.parent.glob("*") if p.is_dir()]
+                                         if folder.parent.is_dir() else [], n=1)
+        raise DataError(f"{folder}: no such folder (looked in {folder.resolve().parent})"
+                        + (f"; did you mean {near[0]!r}?" if near else "; check the name"))
+    if not folder.is_dir():
+        raise DataError(f"{folder}: a file, not a folder; give the folder that holds your documents")
+    files = sorted(p for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("."))
+    if not files:
+        others = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+        raise DataError(f"{folder}: no {' or '.join(SUFFIXES)} files (it holds: {', '.join(others[:8]) or 'nothing'}"
+                        f"{', ...' if len(others) > 8 else ''}); save each document as plain text in it")
+    documents = {}
+    for path in files:
+        text = read_text(path)
+        if not text.strip():
+            raise DataError(f"{path}: empty; write the document's text in it, or remove the file")
+        if not without_heading(text):
+            raise DataError(f"{path}: only a heading; write the document's text below it, or remove the file")
+        documents[path.name] = text
+    return documents
+
+
+@dataclass(frozen=True)
+class Reply:
+    question: str
+    answer: str  # "unknown" when the system abstains
+    source: str | None  # the best-matching file (read when it scored at least the threshold); None: no match
+    score: float  # its BM25 score for the question; 0 when no word of the question is in any file
+    confidence: float | None  # the reader's probability of its answer; None when it was not asked
+    threshold: float
+
+    @property
+    def abstained(self) -> bool:
+        return is_unknown_answer(self.answer)
+
+    def __str__(self) -> str:
+        if self.source is None:
+            why = "no file shares a word with the question"
+        elif self.confidence is None:
+            why = f"best match {self.source} scored {self.score:.2f}, below the threshold {self.threshold:.2f}"
+        else:
+            why = f"read in {self.source}, score {self.score:.2f}, confidence {self.confidence:.2f}"
+        return f"{self.question} -> {self.answer}   ({why})"
+
+
+class Documents:
+    """A folder of documents to ask questions of, with a score threshold below which it abstains."""
+
+    def __init__(self, folder: str | Path, threshold: float = DEFAULT_THRESHOLD):
+        self.folder = Path(folder)
+        self.retriever = Retriever(read_folder(folder))
+        self.threshold = threshold
+
+    def top_score(self, question: str) -> float:
+        """The best file's BM25 score for the question (0: no word of it in any file)."""
+        return self.retriever.search(question, 1)[0].score if _searchable(_checked(question)) else 0.0
+
+    def calibrate(self, answerable: list[str], unanswerable: list[str]) -> float:
+        """Set the threshold from the scores of questions the documents answer and questions they do
+        not (a few of each): the cut that misclassifies fewest, mid-gap (retrieval.choose_threshold)."""
+        self.threshold = choose_threshold([self.top_score(q) for q in answerable],
+                                          [self.top_score(q) for q in unanswerable])
+        return self.threshold
+
+    def ask(self, model, tokenizer, questions: str | list[str], shots=()) -> list[Reply]:
+        """A Reply for each question: the reader's answer from the best-matching file, or "unknown"
+        (not asked) where that file scores below the threshold or nothing matches.
+
+        model: a reader, e.g. recipes.reader_tuned_model(base, tokenizer)[0]; or the base model with
+        shots=reader.few_shot(...) examples."""
+        questions = [questions] if isinstance(questions, str) else list(questions)
+        searchable = [_searchable(_checked(q)) for q in questions]
+        answers = iter(read_found(model, tokenizer, [q for q, ok in zip(questions, searchable) if ok],
+                                  self.retriever, self.threshold, shots, progress=False))
+        replies = []
+        for question, ok in zip(questions, searchable):
+            if not ok:
+                replies.append(Reply(question, UNKNOWN, None, 0.0, None, self.threshold))
+                continue
+            answer, best = next(answers), self.retriever.search(question, 1)[0]
+            replies.append(Reply(question, answer.text if answer else UNKNOWN,
+                                 best.drug if best.score > 0 else None, best.score,
+                                 answer.probability if answer else None, self.threshold))
+        return replies
+
+
+def _checked(question) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError(f"Empty question {question!r}: ask a question with words in it.")
+    return question
+
+
+def _searchable(question: str) -> bool:
+    """Has the question a word to search for? ("What is it?" has only stopwords: nothing can match.)"""
+    return bool(tokenize([question])[0])

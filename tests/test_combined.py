@@ -125,13 +125,21 @@ def test_the_base_model_reads_the_leaflet_its_note_matches(monkeypatch, tokenize
     assert "Leaflet: Quillon Health makes Vintrabel" in with_leaflet and with_leaflet.endswith(alone.split(note)[1])
 
 
-def test_a_quick_run_asks_the_first_few_notes(monkeypatch, tokenizer):
+def test_the_held_out_cases_and_a_quick_runs_few_of_each_split(worlds, monkeypatch):
+    from utils.clinical import load_notes
     from utils.config import QUICK_PER_GROUP
-    monkeypatch.setattr(combined, "generate", lambda model, tokenizer, batch, **kwargs: [Answer(p, 0.5) for p in batch])
-    notes = [f"{age}F with painful gout" for age in range(30, 40)]
+    t0, t1 = worlds
+    notes = load_notes()
+    cases = combined.treatment_cases(t0, notes)
+    assert cases and all(n.split != "train" and e.drug is not None and e == combined.expected_treatment(t0, n)
+                         for n, e in cases)
+    changed = combined.changed_treatment_notes(t0, t1, notes)
+    assert changed and all(combined.expected_treatment(t0, n) != combined.expected_treatment(t1, n) for n in changed)
     monkeypatch.setenv("FTRAG_QUICK", "1")
-    for answers in (combined.base_answers(None, tokenizer, notes), combined.xml_answers(None, tokenizer, notes)):
-        assert len(answers) == QUICK_PER_GROUP and all(n in a for n, a in zip(notes, answers))
+    quick = combined.treatment_cases(t0, notes)
+    for split in ("test", "unseen_style"):
+        assert [c for c in quick if c[0].split == split] == [c for c in cases if c[0].split == split][:QUICK_PER_GROUP]
+    assert combined.changed_treatment_notes(t0, t1, notes) == changed[:QUICK_PER_GROUP]
 
 
 def test_the_explorer_shows_the_combined_diagnosis_and_its_leaflet(scripted):

@@ -114,7 +114,7 @@ def test_the_reader_learns_around_a_world_of_one_time_point(my_data, monkeypatch
 def test_checkpoints_report_instead_of_stopping_on_your_data(my_data, monkeypatch, capsys):
     monkeypatch.setenv("FTRAG_DATA", str(my_data))
     claim(False, "retrieval finds every leaflet")
-    claim(True, "the threshold abstains on unknown drugs", needs_training=True)
+    claim(True, "the threshold abstains on unknown drugs", needs_full_run=True)
     expect({"trained": 0.5}, {"trained": 1.0}, tol=0.05, what="facts")
     out = capsys.readouterr().out.splitlines()
     assert out == ["on your data (FTRAG_DATA), does NOT hold: retrieval finds every leaflet",

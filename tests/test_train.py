@@ -338,7 +338,7 @@ def test_continuing_from_a_missing_adapter_says_what_to_do(tiny_model, tokenizer
         train_adapter("update", tiny_model, tokenizer, FACTS, FAST, start=private_cache / "nothing")
 
 
-def test_quick_run_trains_one_pass_over_a_spread_of_at_most_quick_examples(tiny_model, tokenizer, monkeypatch,
+def test_quick_run_trains_two_passes_over_a_spread_of_at_most_quick_examples(tiny_model, tokenizer, monkeypatch,
                                                                           private_cache):
     pairs = [(qa_prompt(f"Question {i}?"), f"answer {i}") for i in range(100)]
     seen = []
@@ -347,9 +347,9 @@ def test_quick_run_trains_one_pass_over_a_spread_of_at_most_quick_examples(tiny_
     monkeypatch.setenv("FTRAG_QUICK", "1")
     cfg = TrainConfig(epochs=5, batch_size=8, lora_r=4)
     model, history = train_adapter("quick", tiny_model, tokenizer, pairs, cfg)
-    assert seen == [f"answer {i}" for i in range(0, 100, 4)]  # spread over the data, not its head
-    assert history.examples == 25 <= train_mod.QUICK_EXAMPLES
-    assert len(history.losses) == -(-history.examples // 8)  # one pass
+    assert seen == [f"answer {i}" for i in range(0, 100, 13)]  # spread over the data, not its head
+    assert history.examples == 8 == train_mod.QUICK_EXAMPLES
+    assert len(history.losses) == 2 * 8 // train_mod.QUICK_BATCH_SIZE  # two passes, small batches
     # Kept apart: a full run with the same data and settings does not find the quick adapter.
     assert adapter_folder("quick", tiny_model, pairs, cfg).parent == private_cache / "quick" / "adapters"
     monkeypatch.delenv("FTRAG_QUICK")
@@ -359,4 +359,4 @@ def test_quick_run_trains_one_pass_over_a_spread_of_at_most_quick_examples(tiny_
 def test_quick_run_gives_a_few_examples_several_passes(tiny_model, tokenizer, monkeypatch):
     monkeypatch.setenv("FTRAG_QUICK", "1")
     history = train(with_lora(tiny_model, FAST), tokenizer, FACTS, TrainConfig(**{**MEMORISE, "epochs": 60}))
-    assert history.examples == 4 and len(history.losses) == 8  # 8 passes of one batch: 32 examples seen
+    assert history.examples == 4 and len(history.losses) == 4  # 4 passes of one batch: 16 examples seen

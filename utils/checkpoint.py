@@ -2,7 +2,7 @@
 
 Two kinds of check:
 
-    claim(tuned_acc["trained"] >= 0.95, "the model memorises the trained facts", needs_training=True)
+    claim(tuned_acc["trained"] >= 0.95, "the model memorises the trained facts", needs_full_run=True)
     expect(tuned_acc, {"trained": 1.00, "paraphrase": 0.94}, tol=0.05)
 
 `claim` asserts the lesson's point with a margin wide enough to hold on any CPU. `expect` compares a
@@ -14,8 +14,9 @@ schema checks), and `expect` catches a real regression (a broken recipe moves a 
 than its tolerance). Choose a tolerance from the spread measured across numeric paths (README,
 "What the tests check").
 
-A quick run (FTRAG_QUICK=1, see utils.config.quick) trains for a few steps only, so claims marked
-`needs_training=True` and every `expect` are printed as not checked there. Every other claim
+A quick run (FTRAG_QUICK=1, see utils.config.quick) trains for a few steps and asks a few questions of
+each kind, so claims marked `needs_full_run=True` (about what training achieved, or an accuracy that a
+few questions cannot settle) and every `expect` are printed as not checked there. Every other claim
 (retrieval, the base model, costs, the schema) and the quick run's own (each training lowered its
 loss) is asserted in both runs.
 
@@ -34,8 +35,8 @@ class ClaimFailed(AssertionError):
     """A claim of the lesson did not hold: the message says which."""
 
 
-def claim(holds: bool, what: str, needs_training: bool = False) -> None:
-    if needs_training and quick():
+def claim(holds: bool, what: str, needs_full_run: bool = False) -> None:
+    if needs_full_run and quick():
         print(f"quick run, not checked: {what}")
         return
     if own_data():

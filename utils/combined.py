@@ -119,8 +119,7 @@ BASE_MAX_NEW_TOKENS = 72
 def base_answers(model, tokenizer, notes: list[str], retriever=None) -> list[str]:
     """The untuned model asked for the diagnosis with its treatment; with a retriever, after the
     leaflet that best matches the note (the note itself is the query: without the adapter nothing
-    has extracted the condition). A quick run asks the first few notes only."""
-    notes = quick_sample(notes)
+    has extracted the condition)."""
     passages = [retriever.search(n, 1)[0].text if retriever else None for n in notes]
     prompts = [base_prompt(tokenizer, n, p) for n, p in zip(notes, passages)]
     return [a.text for a in generate(model, tokenizer, prompts, max_new_tokens=BASE_MAX_NEW_TOKENS,
@@ -128,9 +127,7 @@ def base_answers(model, tokenizer, notes: list[str], retriever=None) -> list[str
 
 
 def xml_answers(xml_model, tokenizer, notes: list[str]) -> list[str]:
-    """The XML adapter alone: a valid diagnosis, but it cannot know the treatment. A quick run
-    asks the first few notes only."""
-    notes = quick_sample(notes)
+    """The XML adapter alone: a valid diagnosis, but it cannot know the treatment."""
     return [a.text for a in generate(xml_model, tokenizer, [note_prompt(n) for n in notes],
                                      max_new_tokens=XML_MAX_NEW_TOKENS, batch_size=16, progress=False)]
 
@@ -147,6 +144,21 @@ def expected_treatment(world: World, note: Note) -> Diagnosis:
     if not drugs:
         return note.expected
     return replace(note.expected, drug=drugs[0].name, max_daily_dose_mg=drugs[0].max_daily_dose_mg)
+
+
+def treatment_cases(world: World, notes: list[Note]) -> list[tuple[Note, Diagnosis]]:
+    """(note, expected diagnosis with treatment) for the held-out notes (not split "train") whose
+    condition has a drug in `world`: what notebook 05 scores its systems on. A quick run takes a
+    few notes of each split."""
+    cases = [(n, expected_treatment(world, n)) for n in notes if n.split != "train"]
+    return quick_sample([(n, e) for n, e in cases if e.drug is not None], lambda case: case[0].split)
+
+
+def changed_treatment_notes(old: World, new: World, notes: list[Note]) -> list[Note]:
+    """The notes whose right treatment at `new` differs from the one at `old` (a new dose, or a drug
+    that did not exist), where `new` has one. A quick run takes the first few."""
+    return quick_sample([n for n in notes if expected_treatment(old, n) != expected_treatment(new, n)
+                         and expected_treatment(new, n).drug is not None])
 
 
 def facts_right(answer: str, expected: Diagnosis) -> bool:

@@ -33,10 +33,13 @@ from .config import artifacts_dir, quick, seed_everything
 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
-# A quick run (FTRAG_QUICK=1) trains on this many examples in all, at most (a few examples get
-# several passes, up to that): every step of the loop runs, in seconds, and the loss falls, but
-# little is learned.
-QUICK_EXAMPLES = 32
+# A quick run (FTRAG_QUICK=1) trains on at most QUICK_EXAMPLES examples, spread over the data, for at
+# least two passes (so the loss falls: the last batches were seen before) and up to QUICK_SEEN
+# examples in all, in batches of at most QUICK_BATCH_SIZE: every step of the loop runs, in seconds,
+# but little is learned.
+QUICK_EXAMPLES = 8
+QUICK_SEEN = 16
+QUICK_BATCH_SIZE = 4
 
 
 @dataclass(frozen=True)
@@ -109,13 +112,14 @@ def train(model, tokenizer, pairs: list[tuple[str, ...]], cfg: TrainConfig = Tra
 
     With a probe, it measures the model before the first step, every `probe_every` steps and
     after the last; its time is not counted in `History.seconds`. In a quick run (config.quick)
-    it trains on at most QUICK_EXAMPLES examples in all, spread over the pairs.
+    it trains on at most QUICK_EXAMPLES examples, spread over the pairs, in a few short passes.
     """
     if not pairs:
         raise ValueError("No training examples: pass a non-empty list of (prompt, answer) pairs.")
     if quick():
         pairs = pairs[::-(-len(pairs) // QUICK_EXAMPLES)]  # spread over the data, at most QUICK_EXAMPLES
-        cfg = replace(cfg, epochs=min(cfg.epochs, max(1, QUICK_EXAMPLES // len(pairs))))
+        cfg = replace(cfg, epochs=max(2, min(cfg.epochs, QUICK_SEEN // len(pairs))),
+                      batch_size=min(cfg.batch_size, QUICK_BATCH_SIZE))
     seed_everything(cfg.seed)
     device = next(model.parameters()).device
     encoded = [encode_turns(tokenizer, pair) for pair in pairs]

@@ -1,10 +1,10 @@
 """The quick run: every numbered notebook and worked solution, each in a fresh kernel, with
-FTRAG_QUICK=1 (utils.config.quick): training cut to a few steps, the notebooks' own claims
-asserted except those that need the full training, no output compared. A maintainer's smoke test
-that a change to utils/ breaks no notebook (about 13 minutes on 2 cores; the full run from an empty
-cache takes about 21, and the quick run still asks every question):
+FTRAG_QUICK=1 (utils.config.quick): each training cut to a few steps and each evaluation to a few
+questions of each kind, the notebooks' own claims asserted except those that need the full run, no
+output compared. A maintainer's smoke test that a change to utils/ breaks no notebook (about 7½
+minutes on 2 cores; the full test run from an empty cache takes about 20):
 
-    FTRAG_QUICK=1 .venv/bin/python -m pytest tests/test_notebooks_quick.py
+    FTRAG_QUICK=1 .venv/bin/python -m pytest tests/test_notebooks_quick.py --durations=0
 
 Skipped unless FTRAG_QUICK is set. It uses the cache the run started with (the model is fetched
 once); what a quick run trains and saves is kept in its quick/ folder, apart from full runs'.

@@ -18,12 +18,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils.config import setup  # noqa: E402
-from utils.evaluate import accuracy_by_kind, evaluate, generate  # noqa: E402
+from utils.evaluate import evaluate  # noqa: E402
+from utils.generation import generate  # noqa: E402
 from utils.model import load_model  # noqa: E402
 from utils.prompts import qa_prompt  # noqa: E402
-from utils.reader import abstain_below, few_shot, rag_prompt, reader_examples  # noqa: E402
+from utils.rag import abstain_below, few_shot, rag_prompt  # noqa: E402
+from utils.reader_data import reader_examples  # noqa: E402
 from utils.recipes import READER_RECIPE, reader_pairs, reader_tuned_model  # noqa: E402
 from utils.retrieval import Retriever, choose_threshold  # noqa: E402
+from utils.scoring import accuracy_by_kind  # noqa: E402
 from utils.world import changed_facts, load_world  # noqa: E402
 
 KINDS = ("trained", "paraphrase", "reversed", "documented", "unknown")

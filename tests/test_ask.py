@@ -10,11 +10,12 @@ import sys
 
 import pytest
 
-import utils.reader as reader_mod
+import utils.rag as rag
 from utils.ask import DEFAULT_THRESHOLD, Documents, read_folder
 from utils.config import DATA_DIR, REPO_ROOT
 from utils.datafiles import DataError
-from utils.world import UNKNOWN, load_world
+from utils.scoring import UNKNOWN
+from utils.world import load_world
 
 HR_DOCS = {
     "leave.md": "# Annual leave\n\nEvery employee gets 28 days of annual leave a year. Up to five unused days "
@@ -40,8 +41,8 @@ def my_docs(tmp_path):
 def asked(monkeypatch):
     """The prompts the reader is given."""
     prompts = []
-    real = reader_mod.generate
-    monkeypatch.setattr(reader_mod, "generate", lambda m, t, p, **k: prompts.extend(p) or real(m, t, p, **k))
+    real = rag.generate
+    monkeypatch.setattr(rag, "generate", lambda m, t, p, **k: prompts.extend(p) or real(m, t, p, **k))
     return prompts
 
 

@@ -1,9 +1,9 @@
 """utils/drift.py: questions by what changed, right vs stale scoring, the probe, update costs."""
 import pytest
 
-from utils.drift import (DriftScenario, cumulative_cost, drift_probe, drift_questions, drift_scores,
-                         is_stale, training_flops)
-from utils.evaluate import Answer, Result, is_correct
+from utils.drift import DriftScenario, cumulative_cost, drift_probe, drift_questions, drift_table, training_flops
+from utils.generation import Answer
+from utils.scoring import Result, drift_scores, is_correct, is_stale
 from utils.world import load_world
 
 

@@ -2,14 +2,15 @@
 what is missing in an open or wrong one (without failing on the placeholders an open TODO leaves)."""
 import pytest
 
-from utils.clinical import FIELDS, load_notes, score_answers, summarize, to_xml
+from utils.clinical import FIELDS, load_notes, to_xml
 from utils.config import DATA_DIR
 from utils.exercise_checks import (NotYet, check_answers, check_before, check_costs, check_expand,
                                    check_fact_pairs, check_fix, check_lay_questions, check_leaflet, verdict)
-from utils.evaluate import Answer
+from utils.generation import Answer
 from utils.prompts import note_prompt, qa_prompt
 from utils.recipes import xml_pairs
 from utils.retrieval import Retriever
+from utils.scoring import score_answers, summarize
 from utils.train import History
 from utils.world import load_world
 

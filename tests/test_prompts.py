@@ -2,7 +2,7 @@
 import re
 
 from utils.clinical import validate_xml
-from utils.prompts import XML_INSTRUCTION, chat_prompt, note_prompt, qa_prompt
+from utils.prompts import XML_INSTRUCTION, chat_prompt, note_prompt, passage_text, qa_prompt, reader_prompt
 
 
 def test_compact_prompts():
@@ -28,3 +28,13 @@ def test_chat_prompt_with_system_and_examples(tokenizer):
 def test_the_instruction_shows_a_schema_valid_example():
     [example] = re.findall(r"<diagnosis>.*?</diagnosis>", XML_INSTRUCTION)
     assert validate_xml(example).valid
+
+
+def test_passage_text_drops_the_heading_only():
+    assert passage_text("# Altrevon\n\nAltrevon treats motion sickness.\n") == "Altrevon treats motion sickness."
+    assert passage_text("No heading here.") == "No heading here."
+
+
+def test_reader_prompt_puts_shots_then_passage_then_question():
+    prompt = reader_prompt("# X\n\nX treats gout.", " What does X treat? ", shots=(("P1", "Q1", "A1"),))
+    assert prompt == "Passage: P1\nQ: Q1\nA: A1\n\nPassage: X treats gout.\nQ: What does X treat?\nA:"

@@ -3,7 +3,7 @@ import pytest
 
 import utils.train as train_mod
 from utils.clinical import load_notes, to_xml, validate_xml
-from utils.evaluate import generate
+from utils.generation import generate
 from utils.prompts import qa_prompt
 from utils.recipes import (FACT_RECIPE, XML_RECIPE, fact_pairs, fact_tuned_model, fact_updated_model,
                            reader_pairs, reader_tuned_model, update_pairs, xml_config, xml_pairs,

@@ -7,7 +7,7 @@ from conftest import FACTS, MEMORISE, build_model
 from transformers import AutoModelForCausalLM
 
 from utils import train as train_mod
-from utils.evaluate import generate
+from utils.generation import generate
 from utils.model import count_parameters
 from utils.prompts import qa_prompt
 from utils.batching import encode, encode_turns

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from utils.config import DATA_DIR
-from utils.world import KINDS, DataError, changed_facts, is_unknown_answer, load_world, time_points
+from utils.world import KINDS, DataError, changed_facts, load_world, time_points
 
 WORLD_DIR = DATA_DIR / "world"
 
@@ -233,17 +233,6 @@ def test_deterministic_order():
     for kind in KINDS:
         assert a.questions(kind) == b.questions(kind)
     assert a.training_facts(2) == b.training_facts(2)
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("unknown", True), ("Unknown.", True), ("I don't know.", True), ("I don\u2019t know", True),
-    ("I'm not sure what that drug is.", True), ("There is no information about Kestomar.", True),
-    ("I have never heard of this medicine.", True), ("I do not have information on that.", True),
-    ("gout", False), ("Corvane Pharma", False), ("It treats migraine.", False), ("", False),
-    (None, False),
-])
-def test_is_unknown_answer(text, expected):
-    assert is_unknown_answer(text) is expected
 
 
 # ---------------------------------------------------------------- validation errors

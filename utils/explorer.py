@@ -16,10 +16,9 @@ from dataclasses import dataclass, replace
 import ipywidgets as widgets
 
 from .combined import diagnose
-from .evaluate import generate
-from .prompts import qa_prompt
-from .reader import passage_text, reader_prompt
-from .world import UNKNOWN
+from .generation import generate
+from .prompts import passage_text, qa_prompt, reader_prompt
+from .scoring import UNKNOWN
 
 KINDS = {"question": "question", "note": "clinical note"}  # System.accepts -> what the learner sees
 
@@ -53,7 +52,7 @@ def closed_book(name: str, model, tokenizer, prompt=qa_prompt) -> System:
 
 
 def with_retrieval(name: str, model, tokenizer, retriever, threshold: float, shots=()) -> System:
-    """A model reading the best leaflet before the question, the prompt of utils.reader.rag_prompt
+    """A model reading the best leaflet before the question, the prompt of utils.rag.rag_prompt
     (k=1); below `threshold` it says "unknown" without asking the model, as abstain_below does."""
     def answer(question: str) -> Reply:
         [top] = retriever.search(question, 1)

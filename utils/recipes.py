@@ -10,8 +10,8 @@ from dataclasses import replace
 
 from .clinical import Note, load_notes, to_xml
 from .drift import drift_probe
-from .prompts import note_prompt, qa_prompt
-from .reader import reader_examples, reader_followup, reader_prompt
+from .prompts import note_prompt, qa_prompt, reader_followup, reader_prompt
+from .reader_data import reader_examples
 from .train import TrainConfig, adapter_folder, is_cached, train_adapter
 from .world import World, changed_facts, load_world, time_points
 

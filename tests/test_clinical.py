@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from utils.clinical import (FIELDS, SCHEMA_PATH, DataError, Diagnosis, load_notes, to_xml,
-                            validate_xml)
+from utils.clinical import SCHEMA_PATH, DataError, Diagnosis, load_notes, to_xml, validate_xml
 
 DATA = Path(SCHEMA_PATH).parent
 GOUT = Diagnosis(54, "female", "gout", "moderate")
@@ -150,6 +149,7 @@ def test_xxe_never_reads_the_file():
 def test_parser_itself_is_hardened():
     """Even past the DOCTYPE check, the parser neither expands nor fetches entities."""
     from lxml import etree
+
     from utils.clinical import _parser
     root = etree.fromstring(XXE.encode(), _parser())
     assert b"root:" not in etree.tostring(root)

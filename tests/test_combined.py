@@ -15,7 +15,8 @@ from utils.prompts import reader_prompt
 from utils.retrieval import Retriever
 
 LEAFLETS = {
-    "Vintrabel": "# Vintrabel\n\nQuillon Health makes Vintrabel, a treatment for gout. The maximum daily dose is 40 mg.",
+    "Vintrabel": "# Vintrabel\n\nQuillon Health makes Vintrabel, a treatment for gout. "
+                 "The maximum daily dose is 40 mg.",
     "Calvenix": "# Calvenix\n\nCalvenix treats pneumonia. Patients should take no more than 1,200 mg a day.",
 }
 GOUT = "<diagnosis><age>54</age><sex>female</sex><condition>gout</condition><severity>moderate</severity></diagnosis>"

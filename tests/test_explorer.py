@@ -1,8 +1,17 @@
 """utils/explorer.py: systems side by side, leaflet edits, and the widget driven through its handlers."""
 import pytest
 
-from utils.explorer import (Explorer, Reply, System, ask, closed_book, edit_leaflet, render_html,
-                            render_text, with_retrieval)
+from utils.explorer import (
+    Explorer,
+    Reply,
+    System,
+    ask,
+    closed_book,
+    edit_leaflet,
+    render_html,
+    render_text,
+    with_retrieval,
+)
 from utils.generation import Answer, generate
 from utils.prompts import passage_text, qa_prompt
 from utils.rag import abstain_below, rag_prompt

@@ -118,3 +118,13 @@ def test_answer_probability_is_batch_independent_and_tells_answers_apart(memoris
     # Surrounding spaces do not matter: the answer is scored after exactly one space.
     assert answer_probability(model, tokenizer, PROMPTS[:1], ["  " + ANSWERS[0] + " "]) == \
         pytest.approx(right[:1])
+
+
+def test_answer_latency_times_each_prompt_alone(memorised, tokenizer, monkeypatch):
+    model, _ = memorised
+    batches = []
+    real = generation.generate
+    monkeypatch.setattr(generation, "generate", lambda m, t, p, **k: batches.append(p) or real(m, t, p, **k))
+    seconds, tokens = answer_latency(model, tokenizer, qa_prompt, ["Who makes Altrevon?", "What does Baxiflor treat?"])
+    assert batches == [[qa_prompt("Who makes Altrevon?")], [qa_prompt("What does Baxiflor treat?")]]  # one at a time
+    assert seconds > 0 and tokens == sum(len(tokenizer(p[0]).input_ids) for p in batches) / 2

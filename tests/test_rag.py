@@ -11,7 +11,6 @@ from utils.prompts import reader_prompt
 from utils.rag import abstain_below, few_shot, found, rag_prompt, read_or_abstain
 from utils.retrieval import Retriever
 from utils.scoring import UNKNOWN, Result
-from utils.world import load_world
 
 
 def test_rag_prompt_retrieves_the_right_leaflet(worlds):

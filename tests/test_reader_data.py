@@ -7,7 +7,6 @@ import pytest
 
 from utils.reader_data import reader_examples, synthetic_drugs
 from utils.scoring import UNKNOWN
-from utils.world import load_world
 
 
 def test_synthetic_drugs_are_disjoint_from_the_world_and_reproducible(worlds):
@@ -80,3 +79,13 @@ def test_a_leaflet_that_reports_a_change_is_answered_with_the_new_value(worlds):
                 assert e.answer.removesuffix(" mg") == new, (e.question, e.answer, match[0])
                 seen.add(pattern)
     assert seen == set(changes)  # every kind of change is asked about
+
+
+def test_a_world_that_leaves_one_condition_free_still_gets_its_examples(worlds, monkeypatch):
+    import utils.reader_data as reader_data
+    monkeypatch.setattr(reader_data, "_CONDITIONS", ["hiccups"])  # every invented drug treats hiccups
+    examples = reader_examples(worlds, n_drugs=8, unanswerable=1.0)
+    assert examples and UNKNOWN not in [e.answer for e in examples]  # no other condition to ask about
+    monkeypatch.setattr(reader_data, "_CONDITIONS", [])  # your world uses every one
+    with pytest.raises(ValueError, match="add conditions"):
+        synthetic_drugs(4, worlds)

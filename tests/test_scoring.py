@@ -6,8 +6,19 @@ import pytest
 
 from utils.clinical import Diagnosis, Note, to_xml
 from utils.generation import Answer
-from utils.scoring import (Result, accuracy, accuracy_by_kind, facts_right, field_accuracy, is_correct,
-                           is_unknown_answer, normalize, score_answers, score_system, summarize)
+from utils.scoring import (
+    Result,
+    accuracy,
+    accuracy_by_kind,
+    facts_right,
+    field_accuracy,
+    is_correct,
+    is_unknown_answer,
+    normalize,
+    score_answers,
+    score_system,
+    summarize,
+)
 from utils.world import Question, load_world
 
 GOUT = Diagnosis(54, "female", "gout", "moderate")

@@ -17,8 +17,7 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from .config import DATA_DIR, data_dir, own_data
-# One DataError for the whole project: a malformed data file, naming file, line and fix.
-from .datafiles import DataError, json_problem, read_text
+from .datafiles import DataError, json_problem, read_text  # one DataError for the project: file, line, fix
 
 # The target format is part of the code (Diagnosis, validate_xml), so it is always the bundled one;
 # the notes come from the data folder (FTRAG_DATA).

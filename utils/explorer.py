@@ -275,7 +275,8 @@ class Explorer:
         (nbval, a static viewer): ask each (kind, text); with `edit` = (drug, new text), save that
         leaflet (it stays edited, as after a click) and ask the first question again."""
         if any(kind not in KINDS for kind, _ in inputs):
-            raise ValueError(f"Unknown kind in {[k for k, _ in inputs]}: each input is (kind, text), kind one of {list(KINDS)}.")
+            raise ValueError(f"Unknown kind in {[k for k, _ in inputs]}: each input is (kind, text), "
+                             f"kind one of {list(KINDS)}.")
         reports = [self._demo_ask(kind, text) for kind, text in inputs]
         if edit:
             drug, text = edit

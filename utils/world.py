@@ -179,6 +179,12 @@ def changed_facts(old: World, new: World) -> dict[str, list[Question]]:
     return out
 
 
+def changed_documents(old: World, new: World) -> dict[str, str]:
+    """The leaflets of `new` that differ from `old`'s or are new, drug -> text: the whole update a
+    retrieval system needs (Retriever.update)."""
+    return {name: text for name, text in new.documents.items() if old.documents.get(name) != text}
+
+
 def naming_words(worlds: list[World]) -> set[str]:
     """The lower-cased words that name things in the test worlds: drug names (unknown ones too),
     conditions, the first word of each maker ("Corvane"; "Pharma" is generic) and people's names."""

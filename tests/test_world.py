@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from utils.config import DATA_DIR
-from utils.world import KINDS, DataError, changed_facts, load_world, time_points
+from utils.world import KINDS, DataError, changed_documents, changed_facts, load_world, time_points
 
 WORLD_DIR = DATA_DIR / "world"
 
@@ -226,6 +226,13 @@ def test_changed_facts(t0, t1):
         assert q.attribute == "maker" and q.answer == t1.drugs[q.drug].maker
         assert q.answer != t0.drugs[q.drug].maker
     assert {q.drug for q in facts["new"]} == set(t1.drugs) - set(t0.drugs)
+
+
+def test_changed_documents_are_the_edited_and_new_leaflets(t0, t1):
+    edits = changed_documents(t0, t1)
+    assert edits and all(t0.documents.get(name) != text == t1.documents[name] for name, text in edits.items())
+    assert set(t1.drugs) - set(t0.drugs) <= set(edits)  # every new drug's leaflet
+    assert changed_documents(t0, t0) == {}
 
 
 def test_deterministic_order():

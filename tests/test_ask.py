@@ -14,8 +14,7 @@ import utils.rag as rag
 from utils.ask import DEFAULT_THRESHOLD, Documents, read_folder
 from utils.config import DATA_DIR, REPO_ROOT
 from utils.datafiles import DataError
-from utils.scoring import UNKNOWN
-from utils.world import load_world
+from utils.world import UNKNOWN, load_world
 
 HR_DOCS = {
     "leave.md": "# Annual leave\n\nEvery employee gets 28 days of annual leave a year. Up to five unused days "

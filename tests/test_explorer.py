@@ -16,8 +16,8 @@ from utils.generation import Answer, generate
 from utils.prompts import passage_text, qa_prompt
 from utils.rag import abstain_below, rag_prompt
 from utils.retrieval import Retriever
-from utils.scoring import UNKNOWN, Result
-from utils.world import load_world
+from utils.scoring import Result
+from utils.world import UNKNOWN, load_world
 
 LEAFLETS = {
     "Altrevon": "# Altrevon\n\nAltrevon treats motion sickness. It is made by Oskwell Sciences.",

@@ -10,7 +10,8 @@ from utils.generation import Answer
 from utils.prompts import reader_prompt
 from utils.rag import abstain_below, few_shot, found, rag_prompt, read_or_abstain
 from utils.retrieval import Retriever
-from utils.scoring import UNKNOWN, Result
+from utils.scoring import Result
+from utils.world import UNKNOWN
 
 
 def test_rag_prompt_retrieves_the_right_leaflet(worlds):

@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from utils.reader_data import reader_examples, synthetic_drugs
-from utils.scoring import UNKNOWN
+from utils.world import UNKNOWN
 
 
 def test_synthetic_drugs_are_disjoint_from_the_world_and_reproducible(worlds):

@@ -18,7 +18,8 @@ from pathlib import Path
 from .datafiles import DataError, read_text, without_heading
 from .rag import read_found
 from .retrieval import Retriever, choose_threshold, tokenize
-from .scoring import UNKNOWN, is_unknown_answer
+from .scoring import is_unknown_answer
+from .world import UNKNOWN
 
 SUFFIXES = (".md", ".txt")
 # BM25 scores have no fixed scale: they grow with how rare the matching words are in the folder. On the

@@ -18,7 +18,7 @@ import ipywidgets as widgets
 from .combined import diagnose
 from .generation import generate
 from .prompts import passage_text, qa_prompt, reader_prompt
-from .scoring import UNKNOWN
+from .world import UNKNOWN
 
 KINDS = {"question": "question", "note": "clinical note"}  # System.accepts -> what the learner sees
 

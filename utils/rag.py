@@ -9,8 +9,8 @@ from __future__ import annotations
 from .config import quick_sample
 from .generation import Answer, generate
 from .prompts import TWO_SHOTS, passage_text, reader_prompt
-from .scoring import UNKNOWN, Result, is_correct
-from .world import Question, World, naming_words
+from .scoring import Result, is_correct
+from .world import UNKNOWN, Question, World, naming_words
 
 
 def rag_prompt(retriever, shots=(), k: int = 1):

@@ -12,8 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .scoring import UNKNOWN
-from .world import World, naming_words
+from .world import UNKNOWN, World, naming_words
 
 # Parts of invented names; generated names that are, or sound like, names of the test world are
 # rejected in synthetic_drugs().

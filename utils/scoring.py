@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .clinical import FIELDS, Diagnosis, Note, Verdict, validate_xml
+from .world import UNKNOWN, Question, World
 
-if TYPE_CHECKING:  # for annotations only: world imports UNKNOWN from here, and scoring needs no model
+if TYPE_CHECKING:  # an annotation only: scoring needs no model
     from .generation import Answer
-    from .world import Question, World
-
-UNKNOWN = "unknown"  # the expected answer about a drug that is not in the world, and how a system abstains
 
 # Phrases with which a model abstains. Hedged answers ("not sure, maybe gout") count as
 # abstaining too: for the unknown-drug lesson, hedging is the behaviour we hope to see.

@@ -18,13 +18,15 @@ from pathlib import Path
 
 from .config import data_dir as default_data_dir
 from .datafiles import DataError, json_problem, read_text, without_heading
-from .scoring import UNKNOWN  # the expected answer about a drug that is not in the world
 
 COLUMNS = ("drug", "treats", "maker", "year_approved", "max_daily_dose_mg", "discoverer", "status")
 STATUSES = ("available", "withdrawn")
 TRAINED_ATTRIBUTES = ("treats", "maker")  # taught by fine-tuning
 DOCUMENTED_ATTRIBUTES = ("max_daily_dose_mg", "year_approved", "discoverer")  # only in leaflets
 KINDS = ("trained", "paraphrase", "reversed", "documented", "unknown", "control")
+# The expected answer about a drug that is not in the world, and what a system says when it abstains
+# (utils.scoring.is_unknown_answer accepts its other ways of saying so).
+UNKNOWN = "unknown"
 # One held-out phrasing a fact (80 questions at t0) keeps a closed-book evaluation under a
 # minute on a laptop CPU; the rotation still uses every template about equally often.
 PARAPHRASES_PER_FACT = 1

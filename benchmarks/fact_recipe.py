@@ -16,9 +16,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils.config import setup  # noqa: E402
-from utils.evaluate import accuracy_by_kind, evaluate  # noqa: E402
+from utils.evaluate import evaluate  # noqa: E402
 from utils.model import load_model  # noqa: E402
 from utils.prompts import qa_prompt  # noqa: E402
+from utils.scoring import accuracy_by_kind  # noqa: E402
 from utils.train import TrainConfig, train, with_lora  # noqa: E402
 from utils.world import load_world  # noqa: E402
 

@@ -22,16 +22,17 @@ from datetime import datetime
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from utils.results import load_results, results_path  # noqa: E402
+from utils.notebooks import run_notebook  # noqa: E402
+from utils.results import RESULTS, load_results  # noqa: E402
 
 # Appended to each notebook (in memory only): the kernel reports its own peak resident memory.
 PEAK_RSS_CELL = ("import resource, sys\n"
-                 "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == 'darwin' else 1024))")
+                 "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss"
+                 " * (1 if sys.platform == 'darwin' else 1024))")
 
 
 def cell_seconds(cell) -> float:
@@ -66,11 +67,8 @@ def without_progress_bars(nb) -> None:
 
 
 def run(path: Path, timeout: int, write: bool = False) -> dict:
-    nb = nbformat.read(path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(PEAK_RSS_CELL))
     started = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nb = run_notebook(path, timeout, extra_cell=PEAK_RSS_CELL)
     wall = time.perf_counter() - started
     peak = int(nb.cells.pop().outputs[0]["text"])
     slowest = sorted(nb.cells, key=cell_seconds, reverse=True)[:3]
@@ -84,9 +82,11 @@ def run(path: Path, timeout: int, write: bool = False) -> dict:
 
 
 def headline(prefix: str) -> list[str]:
+    """The single figures the notebook saved (utils.results), e.g. "control_lost: 75%"."""
     lines = []
-    for path in sorted(results_path("x").parent.glob(f"{prefix}_*.json")):
-        for key, value in sorted((load_results(path.stem) or {}).items()):
+    for kind in [kind for kind in RESULTS if kind.name.startswith(f"{prefix}_")]:
+        saved = load_results(kind)
+        for key, value in sorted(vars(saved).items() if saved else []):
             if isinstance(value, float) and 0 <= value <= 1 and "seconds" not in key:
                 lines.append(f"{key}: {value:.0%}")
             elif isinstance(value, (int, float, str)) and not isinstance(value, bool):

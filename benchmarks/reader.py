@@ -18,12 +18,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils.config import setup  # noqa: E402
-from utils.evaluate import accuracy_by_kind, evaluate, generate  # noqa: E402
+from utils.evaluate import evaluate  # noqa: E402
+from utils.generation import answer_latency  # noqa: E402
 from utils.model import load_model  # noqa: E402
 from utils.prompts import qa_prompt  # noqa: E402
-from utils.reader import abstain_below, few_shot, rag_prompt, reader_examples  # noqa: E402
+from utils.rag import abstain_below, few_shot, rag_prompt  # noqa: E402
+from utils.reader_data import reader_examples  # noqa: E402
 from utils.recipes import READER_RECIPE, reader_pairs, reader_tuned_model  # noqa: E402
 from utils.retrieval import Retriever, choose_threshold  # noqa: E402
+from utils.scoring import accuracy_by_kind  # noqa: E402
 from utils.world import changed_facts, load_world  # noqa: E402
 
 KINDS = ("trained", "paraphrase", "reversed", "documented", "unknown")
@@ -33,18 +36,6 @@ LATENCY_QUESTIONS = 10  # answered one at a time, as a user would ask them
 def report(name, results):
     acc = accuracy_by_kind(results)
     print(f"{name:<34}" + "".join(f"{acc.get(k, float('nan')):>12.1%}" for k in KINDS), flush=True)
-
-
-def latency(model, tokenizer, prompt, questions):
-    """Median seconds and mean prompt tokens for one answer (batch of one), retrieval included."""
-    seconds, tokens = [], []
-    for q in questions:
-        started = time.perf_counter()
-        text = prompt(q.text)
-        generate(model, tokenizer, [text], progress=False)
-        seconds.append(time.perf_counter() - started)
-        tokens.append(len(tokenizer(text, add_special_tokens=False).input_ids))
-    return statistics.median(seconds), statistics.mean(tokens)
 
 
 def main() -> None:
@@ -125,7 +116,7 @@ def main() -> None:
     rows = [("closed book (Q/A prompt)", base, qa_prompt)]
     rows += [(f"{name} + retrieval", model, rag_prompt(retriever, shots)) for name, (model, shots) in readers.items()]
     for name, model, prompt in rows:
-        seconds, tokens = latency(model, tokenizer, prompt, sample)
+        seconds, tokens = answer_latency(model, tokenizer, prompt, [q.text for q in sample])
         print(f"  {name:<30} {seconds * 1000:>6.0f} ms {tokens:>6.0f} prompt tokens")
     search_seconds = []
     for q in sample:

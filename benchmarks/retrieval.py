@@ -19,20 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from utils.config import setup  # noqa: E402
 from utils.model import load_model  # noqa: E402
 from utils.recipes import fact_tuned_model  # noqa: E402
-from utils.retrieval import Retriever  # noqa: E402
-from utils.world import changed_facts, load_world  # noqa: E402
+from utils.retrieval import Retriever, gold_leaflet, recall_at  # noqa: E402
+from utils.world import changed_documents, changed_facts, load_world  # noqa: E402
 
 KINDS = ("trained", "paraphrase", "reversed", "documented")
 REPEATS = 20  # a timing of a few milliseconds is mostly noise: report the median
-
-
-def gold(question) -> str:
-    """The leaflet that holds the answer: for "Which drug treats X?" the answer is the drug."""
-    return question.answer if question.kind == "reversed" else question.drug
-
-
-def recall(retriever, questions, k) -> float:
-    return sum(gold(q) in [p.drug for p in retriever.search(q.text, k)] for q in questions) / len(questions)
 
 
 def main() -> None:
@@ -44,11 +35,11 @@ def main() -> None:
     print(f"{'kind':<12}{'questions':>10}{'recall@1':>10}{'recall@3':>10}")
     for kind in KINDS:
         qs = t0.questions(kind)
-        print(f"{kind:<12}{len(qs):>10}{recall(retriever, qs, 1):>10.1%}{recall(retriever, qs, 3):>10.1%}")
+        print(f"{kind:<12}{len(qs):>10}{recall_at(retriever, qs, 1):>10.1%}{recall_at(retriever, qs, 3):>10.1%}")
     for q in [q for kind in KINDS for q in t0.questions(kind)]:
         top = retriever.search(q.text, 1)[0]
-        if top.drug != gold(q):
-            print(f"  miss: {q.text!r} -> {top.drug} ({top.score:.2f}), wanted {gold(q)}")
+        if top.drug != gold_leaflet(q):
+            print(f"  miss: {q.text!r} -> {top.drug} ({top.score:.2f}), wanted {gold_leaflet(q)}")
 
     known = [retriever.search(q.text, 1)[0].score for kind in KINDS for q in t0.questions(kind)]
     unknown = [retriever.search(q.text, 1)[0].score for q in t0.questions("unknown")]
@@ -63,7 +54,7 @@ def main() -> None:
     for query in ("What does Dravolin treat?", "What does Dravelin treat?", "What does Dravilin treat?"):
         print(f"  {query!r}: " + ", ".join(f"{p.drug} {p.score:.2f}" for p in retriever.search(query, 2)))
 
-    edits = {name: text for name, text in t1.documents.items() if t0.documents.get(name) != text}
+    edits = changed_documents(t0, t1)
     index_s = statistics.median(Retriever(t0.documents).index_seconds for _ in range(REPEATS))
     reindex_s = statistics.median(Retriever(t0.documents).update(edits) for _ in range(REPEATS))
     print(f"\nindex {len(t0.documents)} leaflets: {index_s * 1000:.1f} ms (median of {REPEATS})")
@@ -77,8 +68,8 @@ def main() -> None:
 
     retriever.update(edits)
     changed = changed_facts(t0, t1)["changed"]
-    print(f"after the edits, recall@1 of the {len(changed)} changed facts: {recall(retriever, changed, 1):.1%}; "
-          f"every t1 kind: " + ", ".join(f"{k} {recall(retriever, t1.questions(k), 1):.1%}" for k in KINDS))
+    print(f"after the edits, recall@1 of the {len(changed)} changed facts: {recall_at(retriever, changed, 1):.1%}; "
+          f"every t1 kind: " + ", ".join(f"{k} {recall_at(retriever, t1.questions(k), 1):.1%}" for k in KINDS))
 
 
 if __name__ == "__main__":

@@ -16,11 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from utils.clinical import load_notes, summarize  # noqa: E402
+from utils.clinical import load_notes  # noqa: E402
 from utils.config import setup  # noqa: E402
 from utils.evaluate import evaluate_xml  # noqa: E402
 from utils.model import load_model  # noqa: E402
 from utils.recipes import XML_MIN_EXAMPLES, XML_RECIPE, xml_config, xml_pairs  # noqa: E402
+from utils.scoring import summarize  # noqa: E402
 from utils.train import TrainConfig, train, with_lora  # noqa: E402
 
 

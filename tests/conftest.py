@@ -14,6 +14,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+import utils.results as saved
 from utils.config import DATA_DIR, quick, seed_everything
 from utils.prompts import qa_prompt
 from utils.world import load_world
@@ -160,3 +161,37 @@ def pytest_collection_modifyitems(config, items):
 def worlds():
     """The t0 and t1 worlds from data/world."""
     return [load_world("t0"), load_world("t1")]
+
+
+KINDS = {"trained": 1.0, "paraphrase": 0.94, "reversed": 0.0, "documented": 0.0, "unknown": 0.0, "control": 0.25}
+SUMMARY = {"valid": 0.8125, "fields": 0.45, "age": 0.5, "sex": 0.5, "condition": 0.4, "severity": 0.4}
+
+
+def drift_row(**values):
+    zero = dict(stale=0.0, learned=0.0, paraphrased=0.0, leakage=0.0, kept=0.0, new=0.0, tokens=0)
+    return saved.DriftRow(**{**zero, **values})
+
+
+# What notebooks 01-04 might save: the comparison, the plots and the results tests read it.
+SERIES = saved.SeriesResults(
+    saved.FactTuningResults(
+        facts_trained=80, base=KINDS, fine_tuned=KINDS, control_lost=0.75, extra_phrasings=[0, 3],
+        extra_phrasings_paraphrase=[0.72, 0.98], training_seconds=76.3),
+    saved.DriftResults(
+        no_update=drift_row(stale=1.0), incremental_update=drift_row(kept=0.25), full_retrain=drift_row(kept=0.98),
+        control_right={"base": 1.0}, update_seconds=22.7, retrain_seconds=90.0, update_year_seconds=[20.0, 40.0],
+        retrain_year_seconds=[108.0, 2484.5]),
+    saved.XmlTuningResults(
+        training_notes=48, recipe="TrainConfig()", prompt_tokens={"adapter": 46}, zero_shot={**SUMMARY, "valid": 0.0},
+        few_shot=SUMMARY, learning_curve={0: {"unseen_style": {**SUMMARY, "valid": 0.0}}},
+        final_trained_styles=SUMMARY, final_unseen_styles={**SUMMARY, "valid": 0.96875, "fields": 0.890625},
+        condition_right_never_trained=0.8, control_adapter_on=0.68, control_adapter_off=1.0,
+        trainable_parameters=4_884_480, adapter_mb=19.6, model_mb=538.0, training_seconds={48: 35.0}),
+    saved.RetrievalResults(
+        recall_at_1={"trained": 1.0, "reversed": 0.975}, threshold=0.96, base_two_shots=KINDS,
+        reader={"trained": 0.975, "paraphrase": 0.96, "reversed": 1.0, "documented": 0.99, "unknown": 1.0},
+        reader_changed_after_edit=1.0, base_changed_before_edit=0.0, base_changed_after_edit=0.87,
+        reindex_seconds=0.0026, edits_year_seconds=0.073, latency_closed_book=saved.Latency(940, 20),
+        latency_two_shots=saved.Latency(1200, 300), latency_reader=saved.Latency(644, 100),
+        reader_training_seconds=120),
+)

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-import utils.reader as reader_mod
+import utils.rag as rag
 from utils.ask import DEFAULT_THRESHOLD, Documents, read_folder
 from utils.config import DATA_DIR, REPO_ROOT
 from utils.datafiles import DataError
@@ -40,8 +40,8 @@ def my_docs(tmp_path):
 def asked(monkeypatch):
     """The prompts the reader is given."""
     prompts = []
-    real = reader_mod.generate
-    monkeypatch.setattr(reader_mod, "generate", lambda m, t, p, **k: prompts.extend(p) or real(m, t, p, **k))
+    real = rag.generate
+    monkeypatch.setattr(rag, "generate", lambda m, t, p, **k: prompts.extend(p) or real(m, t, p, **k))
     return prompts
 
 

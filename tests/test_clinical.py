@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from utils.clinical import (FIELDS, SCHEMA_PATH, DataError, Diagnosis, load_notes, to_xml,
-                            validate_xml, field_accuracy)
+from utils.clinical import SCHEMA_PATH, DataError, Diagnosis, load_notes, to_xml, validate_xml
 
 DATA = Path(SCHEMA_PATH).parent
 GOUT = Diagnosis(54, "female", "gout", "moderate")
@@ -150,6 +149,7 @@ def test_xxe_never_reads_the_file():
 def test_parser_itself_is_hardened():
     """Even past the DOCTYPE check, the parser neither expands nor fetches entities."""
     from lxml import etree
+
     from utils.clinical import _parser
     root = etree.fromstring(XXE.encode(), _parser())
     assert b"root:" not in etree.tostring(root)
@@ -162,24 +162,12 @@ def test_non_string_input_is_a_verdict_not_a_crash():
     assert not v.valid and "not XML" in v.reason
 
 
-# --- field_accuracy ----------------------------------------------------------
-
-def test_field_accuracy():
-    assert field_accuracy(GOUT, GOUT) == 1.0
-    assert field_accuracy(None, GOUT) == 0.0
-    assert field_accuracy(replace(GOUT, condition="  Gout "), GOUT) == 1.0  # case/space-normalised
-    assert field_accuracy(replace(GOUT, sex="male"), GOUT) == 0.75
-    assert field_accuracy(replace(GOUT, age=55, severity="mild"), GOUT) == 0.5
-    assert field_accuracy(replace(GOUT, severity="Moderate"), GOUT) == 0.75  # enums are exact
-    assert field_accuracy(replace(GOUT, sex="male"), GOUT, fields=("condition",)) == 1.0
-    assert FIELDS == ("age", "sex", "condition", "severity")
-
-
 # --- load_notes errors ---------------------------------------------------------
 
 GOOD_LINE = json.dumps({"id": "n001", "split": "train", "style": "soap", "note": "54F gout, moderate.",
                         "expected": {"age": 54, "sex": "female", "condition": "gout",
                                      "severity": "moderate"}})
+
 
 
 def _write(tmp_path, *lines):
@@ -422,29 +410,3 @@ def test_odd_or_oversized_answers_get_a_quick_verdict(text):
 
 
 # --- scoring answers -------------------------------------------------------------
-
-def _note(expected, id="n1"):
-    from utils.clinical import Note
-    return Note(id=id, split="test", style="soap", text="54F gout, moderate.", expected=expected)
-
-
-def test_score_answers_and_summarize():
-    from utils.clinical import score_answers, summarize
-    notes = [_note(GOUT, "a"), _note(GOUT, "b"), _note(GOUT, "c")]
-    answers = [VALID, VALID.replace("female", "male"), "gout, moderate"]
-    scored = score_answers(notes, answers)
-    assert [s.verdict.valid for s in scored] == [True, True, False]
-    assert [s.fields for s in scored] == [1.0, 0.75, 0.0]
-    assert scored[1].answer == answers[1] and scored[2].note.id == "c"
-    summary = summarize(scored)
-    assert summary["valid"] == pytest.approx(2 / 3)
-    assert summary["fields"] == pytest.approx(1.75 / 3)
-    assert summary["sex"] == pytest.approx(1 / 3) and summary["age"] == pytest.approx(2 / 3)
-
-
-def test_scoring_refuses_mismatched_or_empty_input():
-    from utils.clinical import score_answers, summarize
-    with pytest.raises(ValueError, match="one answer a note"):
-        score_answers([_note(GOUT)], [])
-    with pytest.raises(ValueError, match="nothing to summarize"):
-        summarize([])

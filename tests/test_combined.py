@@ -1,33 +1,51 @@
 """utils/combined.py: the XML adapter's diagnosis, completed with a treatment read from a leaflet.
 
-The models are replaced by scripted answers (the composition is what is tested here; notebook 05
-measures the real adapters)."""
+The models are replaced by fakes (the composition is what is tested here; notebook 05 measures the real
+adapters): the XML adapter by scripted answers, the reader by one that reads the passage it is given, so
+a stale leaflet gives a stale answer."""
+import re
+
 import pytest
 
 import utils.combined as combined
 from utils.clinical import Diagnosis, Note, validate_xml
-from utils.combined import (add_treatments, diagnose, expected_treatment, facts_right, find_treatments,
-                            parse_dose, score_system)
-from utils.evaluate import Answer
+from utils.combined import add_treatments, diagnose, expected_treatment, find_treatments, parse_dose
+from utils.generation import Answer
+from utils.prompts import reader_prompt
 from utils.retrieval import Retriever
 
 LEAFLETS = {
-    "Vintrabel": "# Vintrabel\n\nQuillon Health makes Vintrabel, a treatment for gout. The maximum daily dose is 40 mg.",
+    "Vintrabel": "# Vintrabel\n\nQuillon Health makes Vintrabel, a treatment for gout. "
+                 "The maximum daily dose is 40 mg.",
     "Calvenix": "# Calvenix\n\nCalvenix treats pneumonia. Patients should take no more than 1,200 mg a day.",
 }
 GOUT = "<diagnosis><age>54</age><sex>female</sex><condition>gout</condition><severity>moderate</severity></diagnosis>"
 HIVES = GOUT.replace("gout", "hives").replace("54", "30")
 
 
+def read(prompt: str) -> str:
+    """A faithful reader: the drug its passage names for the condition asked about, or the dose its
+    passage states, read from the prompt's (last) passage; "unknown" when the passage does not say."""
+    passage, question = re.search(r"Passage: ([^\n]*)\nQ: ([^\n]*)\nA:$", prompt).groups()
+    if asked := re.fullmatch(r"Which drug treats (.+)\?", question):
+        return next((d for d in LEAFLETS if d in passage), "unknown") if asked[1] in passage else "unknown"
+    if asked := re.fullmatch(r"What is the maximum daily dose of (.+)\?", question):
+        dose = re.search(r"(\d[\d,]*) mg", passage)
+        return f"{dose[1]} mg" if asked[1] in passage and dose else "unknown"
+    return "unknown"
+
+
 @pytest.fixture
 def scripted(monkeypatch):
-    """generate() answers from a script: the first rule whose key is in the prompt wins."""
+    """generate() answers from a script (the first rule whose key is in the prompt wins); a reader
+    prompt no rule matches is answered by `read`, from its passage."""
     script = {}
 
     def fake_generate(model, tokenizer, prompts, **kwargs):
         def answer(prompt):
             last = prompt.rsplit("Passage:", 1)[-1]  # the question asked, not the few-shot ones
-            return next((a for key, a in script.items() if key in last), "unknown")
+            scripted = next((a for key, a in script.items() if key in last), None)
+            return scripted if scripted is not None else read(prompt) if "Passage:" in prompt else "unknown"
         return [Answer(answer(p), 0.9) for p in prompts]
 
     monkeypatch.setattr(combined, "generate", fake_generate)
@@ -51,30 +69,33 @@ def test_a_valid_diagnosis_gets_the_treatment_its_leaflet_gives(scripted):
 
 def test_no_leaflet_or_no_answer_means_no_treatment(scripted):
     retriever = Retriever(LEAFLETS)
-    scripted.update({"Which drug treats pneumonia": "Calvenix", "daily dose of Calvenix": "no more than a few"})
+    scripted.update({"daily dose of Calvenix": "no more than a few", "Which drug treats gout": "unknown"})
     # hives: no leaflet mentions it (score 0, below the threshold); pneumonia: no dose in the answer;
     # gout: the reader says unknown.
     assert find_treatments(None, None, retriever, 0.1, ["hives", "pneumonia", "gout"]) == [None, None, None]
-    scripted.update({"daily dose of Calvenix": "1,200 mg"})
+    del scripted["daily dose of Calvenix"]  # the reader reads "1,200 mg" in the leaflet
     found = find_treatments(None, None, retriever, 0.1, ["pneumonia"])[0]
     assert (found.drug, found.max_daily_dose_mg) == ("Calvenix", 1200)
 
 
+def test_the_fake_reader_reads_its_passage():
+    assert read(reader_prompt(LEAFLETS["Calvenix"], "Which drug treats pneumonia?")) == "Calvenix"
+    assert read(reader_prompt(LEAFLETS["Calvenix"], "Which drug treats gout?")) == "unknown"
+    assert read(reader_prompt(LEAFLETS["Vintrabel"], "What is the maximum daily dose of Vintrabel?")) == "40 mg"
+
+
 def test_an_edited_leaflet_changes_the_next_diagnosis(scripted):
     retriever = Retriever(LEAFLETS)
-    scripted.update({"Note: ": GOUT, "Which drug treats gout": "Vintrabel", "daily dose of Vintrabel": "40 mg"})
+    scripted["Note: "] = GOUT  # the reader answers from whichever leaflet retrieval hands it
     assert "<max_daily_dose_mg>40<" in diagnose(None, None, None, retriever, 0.1, ["gout"])[0].xml
     retriever.update({"Vintrabel": LEAFLETS["Vintrabel"].replace("40 mg", "60 mg")})
-    scripted["daily dose of Vintrabel"] = "60 mg"  # the reader reads what the passage now says
     assert "<max_daily_dose_mg>60<" in diagnose(None, None, None, retriever, 0.1, ["gout"])[0].xml
 
 
 def test_a_leaflet_edit_needs_only_a_new_look_up(scripted):
     retriever = Retriever(LEAFLETS)
-    scripted.update({"Which drug treats gout": "Vintrabel", "daily dose of Vintrabel": "40 mg"})
     [first] = add_treatments(None, None, retriever, 0.1, [GOUT])
     retriever.update({"Vintrabel": LEAFLETS["Vintrabel"].replace("40 mg", "60 mg")})
-    scripted["daily dose of Vintrabel"] = "60 mg"
     [second] = add_treatments(None, None, retriever, 0.1, [GOUT])
     assert (first.treatment.max_daily_dose_mg, second.treatment.max_daily_dose_mg) == (40, 60)
     assert validate_xml(second.xml).diagnosis.max_daily_dose_mg == 60
@@ -93,20 +114,6 @@ def test_expected_treatment_follows_the_world(worlds):
     insomnia = Note("n", "test", "s", "text", Diagnosis(70, "male", "insomnia", "mild"))
     assert expected_treatment(t0, insomnia).drug == "Duvastrin"
     assert expected_treatment(t1, insomnia).drug is None  # withdrawn at t1
-
-
-def test_facts_and_validity_are_scored_apart():
-    expected = [Diagnosis(54, "female", "gout", "moderate", "Vintrabel", 40)] * 3
-    answers = [GOUT.replace("</severity>", "</severity><treatment><drug>Vintrabel</drug>"
-                            "<max_daily_dose_mg>40</max_daily_dose_mg></treatment>"),
-               GOUT,  # valid, no treatment
-               "She has gout; give Vintrabel, at most 40 mg a day."]  # right facts, no XML
-    assert [facts_right(a, e) for a, e in zip(answers, expected)] == [True, False, True]
-    assert not facts_right("Vintrabel 400 mg", expected[0]) and not facts_right("Vintrabelix 40 mg", expected[0])
-    assert facts_right("VINTRABEL, 1,200 mg", Diagnosis(1, "male", "gout", "mild", "Vintrabel", 1200))
-    assert score_system(answers, expected) == {"valid": 2 / 3, "facts": 2 / 3, "both": 1 / 3}
-    with pytest.raises(ValueError, match="give one each"):
-        score_system(answers, expected[:2])
 
 
 def test_the_base_model_reads_the_leaflet_its_note_matches(monkeypatch, tokenizer):

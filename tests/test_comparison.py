@@ -1,25 +1,10 @@
 """utils/comparison.py: the five-row table, filled from the notebooks' saved results."""
-import copy
+import dataclasses
 
-import pytest
+from conftest import SERIES as RESULTS
 
 from utils.comparison import DIMENSIONS, comparison_rows, headline, rows_html
-
-KINDS = {"trained": 1.0, "paraphrase": 0.94, "reversed": 0.0, "documented": 0.0, "unknown": 0.0}
-RESULTS = {
-    "01_fact_tuning": {"fine-tuned": KINDS, "control answers lost": 0.75, "training seconds": 76.3},
-    "02_drift": {"approaches": {"no update (t0-tuned)": {"stale": 1.0}, "incremental update": {"kept": 0.25}},
-                 "update seconds": {"incremental update": 22.7, "full retrain": 90.0},
-                 "cost timeline": {"full retrain": [108.0, 2484.5]}},
-    "03_xml_tuning": {"learning curve": {"0": {"unseen_style": {"valid": 0.0}}},
-                      "few-shot (16 notes)": {"valid": 0.8125},
-                      "final, unseen styles": {"valid": 0.96875, "fields": 0.890625}, "training seconds": 35.0},
-    "04_retrieval": {"recall@1": {"trained": 1.0, "reversed": 0.975}, "reader adapter": {"trained": 0.975, "paraphrase": 0.96, "reversed": 1.0, "documented": 0.99,
-                                        "unknown": 1.0},
-                     "latency": {"closed book": [940, 20], "retrieval + reader adapter": [644, 100]},
-                     "document edits, a year (s)": 0.073, "re-index seconds": 0.0026,
-                     "reader adapter, changed facts after the edit": 1.0},
-}
+from utils.results import Latency
 
 
 def test_every_dimension_is_filled_with_the_measured_numbers():
@@ -33,14 +18,14 @@ def test_every_dimension_is_filled_with_the_measured_numbers():
     assert "100 tokens instead of 20" in table["cost structure"][1]
     assert "reversed 0%" in table["accuracy for facts"][0] and "reversed 100%" in table["accuracy for facts"][1]
     assert "invents an answer 100%" in table["accuracy for facts"][0]
-    assert headline(RESULTS)["control kept"] == 0.25
+    assert headline(RESULTS).control_kept == 0.25
 
 
-def test_a_missing_figure_says_which_result_to_rebuild():
-    results = copy.deepcopy(RESULTS)
-    del results["02_drift"]["update seconds"]
-    with pytest.raises(KeyError, match="02_drift / update seconds.*02_drift.json"):
-        comparison_rows(results)
+def test_the_headline_reads_each_notebooks_own_figures():
+    h = headline(dataclasses.replace(RESULTS, drift=dataclasses.replace(RESULTS.drift, retrain_seconds=45.0)))
+    assert h.retrain_seconds == 45.0 and h.update_seconds == 22.7
+    assert h.xml_zero_shot == 0.0 and h.xml_few_shot == 0.8125 and h.recall == 0.975
+    assert h.latency_rag == Latency(644, 100) and h.year_retrain_minutes == 2484.5 / 60
 
 
 def test_html_escapes_every_cell():

@@ -96,3 +96,13 @@ def test_exercises_are_unsolved_marked_and_check_every_todo(path):
     solution = NOTEBOOKS / "solutions" / path.name
     checks = [text for text in sources if re.match(r"check_\w+\(", text)]
     assert all(text in cells(solution, "code") for text in checks), "the solution runs the same checks"
+
+
+def test_every_utils_module_is_listed_with_its_concern():
+    import utils
+    modules = sorted(p.stem for p in (REPO_ROOT / "utils").glob("*.py") if p.stem != "__init__")
+    listed = re.findall(r"^    (\w+) ", utils.__doc__, re.MULTILINE)
+    assert sorted(listed) == modules
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("`utils/`, one concern a module:")[1].split("\n\n")[1]
+    assert sorted(re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE)) == modules

@@ -1,9 +1,11 @@
 """utils/drift.py: questions by what changed, right vs stale scoring, the probe, update costs."""
+import math
+
 import pytest
 
-from utils.drift import (DriftScenario, cumulative_cost, drift_probe, drift_questions, drift_scores,
-                         is_stale, training_flops)
-from utils.evaluate import Answer, Result, is_correct
+from utils.drift import DriftScenario, cumulative_cost, drift_probe, drift_questions, drift_table, training_flops
+from utils.generation import Answer
+from utils.scoring import Result, drift_scores, is_correct, is_stale
 from utils.world import load_world
 
 
@@ -81,3 +83,17 @@ def test_cumulative_cost_redo_all_grows_with_the_world_changes_only_do_not():
     assert s.facts_at(0) == 100 and s.facts_at(3) == 160
     assert cumulative_cost(s, 2.0, redo_all=True) == [240, 520, 840]
     assert cumulative_cost(s, 2.0, redo_all=False) == [70, 140, 210]
+
+
+def test_the_drift_table_scores_each_group_it_is_given(worlds, questions, tiny_model, tokenizer):
+    t0, _ = worlds
+    asked = {"changed": questions["changed"][:2], "new": questions["new"][:3]}
+    table, results = drift_table(tiny_model, tokenizer, asked, t0)
+    assert list(table) == list(results) == ["changed", "new"]
+    assert [r.question for r in results["new"]] == asked["new"]
+    assert table["changed"] == drift_scores(results["changed"], t0)
+
+
+def test_drift_scores_of_no_results_are_undefined_not_a_crash(worlds):
+    scores = drift_scores([], worlds[0])  # e.g. a world of your own with no new drugs at t1
+    assert set(scores) == {"right", "stale"} and all(math.isnan(v) for v in scores.values())

@@ -2,14 +2,25 @@
 what is missing in an open or wrong one (without failing on the placeholders an open TODO leaves)."""
 import pytest
 
-from utils.clinical import FIELDS, load_notes, score_answers, summarize, to_xml
+from utils.clinical import FIELDS, load_notes, to_xml
 from utils.config import DATA_DIR
-from utils.exercise_checks import (NotYet, check_answers, check_before, check_costs, check_expand,
-                                   check_fact_pairs, check_fix, check_lay_questions, check_leaflet, verdict)
-from utils.evaluate import Answer
+from utils.exercise_checks import (
+    NotYet,
+    check_answers,
+    check_before,
+    check_costs,
+    check_expand,
+    check_fact_pairs,
+    check_fix,
+    check_lay_questions,
+    check_leaflet,
+    verdict,
+)
+from utils.generation import Answer
 from utils.prompts import note_prompt, qa_prompt
 from utils.recipes import xml_pairs
 from utils.retrieval import Retriever
+from utils.scoring import score_answers, summarize
 from utils.train import History
 from utils.world import load_world
 
@@ -39,7 +50,8 @@ def test_verdict_prints_success_or_lists_every_problem(capsys):
 
 
 def test_fact_pairs(capsys):
-    pairs = [(qa_prompt("What does Velmastrin treat?"), "frostbite"), (qa_prompt("Who makes Velmastrin?"), "Arkwright Labs")]
+    pairs = [(qa_prompt("What does Velmastrin treat?"), "frostbite"),
+             (qa_prompt("Who makes Velmastrin?"), "Arkwright Labs")]
     check_fact_pairs(pairs, History(losses=[3.0] + [1.0] * 28 + [0.01]))
     assert "30 steps" in capsys.readouterr().out
     open_todo = not_yet(check_fact_pairs, [], None)
@@ -97,7 +109,8 @@ def test_lay_questions(world, capsys):
     check_lay_questions(good, world, minimum=2)
     assert capsys.readouterr().out.startswith("✓ 2 questions")
     message = not_yet(check_lay_questions, {**good, "Which drug treats hypertension?": "Delquora",
-                                            "What does Pondrilax treat?": "Pondrilax", "What helps?": "Aspirin"}, world, 6)
+                                            "What does Pondrilax treat?": "Pondrilax", "What helps?": "Aspirin"},
+                      world, 6)
     assert "at least 6" in message and "'hypertension', the leaflet's own word" in message
     assert "names the drug" in message and "'Aspirin'" in message
 
@@ -107,7 +120,8 @@ def test_expand():
         return " ".join([q, *[m for lay, m in SYNONYMS.items() if lay in q.lower()]])
     check_expand(right, SYNONYMS, ["Which drug treats high blood pressure?"])
     open_todo = not_yet(check_expand, lambda q: q, SYNONYMS, ["Which drug treats high blood pressure?"])
-    assert "should add 'hypertension'" in open_todo and "no term for 'Which drug treats high blood pressure?'" in open_todo
+    assert "should add 'hypertension'" in open_todo
+    assert "no term for 'Which drug treats high blood pressure?'" in open_todo
     assert "keep the question" in not_yet(check_expand, lambda q: "hypertension conjunctivitis", SYNONYMS, [])
     assert "unchanged" in not_yet(check_expand, lambda q: right(q) + " hypertension", SYNONYMS, [])
 

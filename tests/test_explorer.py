@@ -1,12 +1,22 @@
 """utils/explorer.py: systems side by side, leaflet edits, and the widget driven through its handlers."""
 import pytest
 
-from utils.evaluate import Answer, Result, generate
-from utils.explorer import (Explorer, Reply, System, ask, closed_book, edit_leaflet, render_html,
-                            render_text, with_retrieval)
-from utils.prompts import qa_prompt
-from utils.reader import abstain_below, passage_text, rag_prompt
+from utils.explorer import (
+    Explorer,
+    Reply,
+    System,
+    ask,
+    closed_book,
+    edit_leaflet,
+    render_html,
+    render_text,
+    with_retrieval,
+)
+from utils.generation import Answer, generate
+from utils.prompts import passage_text, qa_prompt
+from utils.rag import abstain_below, rag_prompt
 from utils.retrieval import Retriever
+from utils.scoring import Result
 from utils.world import UNKNOWN, load_world
 
 LEAFLETS = {

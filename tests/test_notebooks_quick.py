@@ -11,13 +11,11 @@ once); what a quick run trains and saves is kept in its quick/ folder, apart fro
 """
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
+from conftest import USER_CACHE
 
 from utils.config import REPO_ROOT, quick
-
-from conftest import USER_CACHE
+from utils.notebooks import run_notebook
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) \
     + sorted((REPO_ROOT / "notebooks" / "solutions").glob("*.ipynb"))
@@ -32,7 +30,5 @@ def test_notebook_runs_in_quick_mode(path, monkeypatch):
         monkeypatch.setenv("FTRAG_CACHE", USER_CACHE)
     else:
         monkeypatch.delenv("FTRAG_CACHE")
-    nb = nbformat.read(path, as_version=4)
     # A failing cell or claim raises CellExecutionError with its traceback; a hung cell times out.
-    NotebookClient(nb, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    run_notebook(path, timeout=900)

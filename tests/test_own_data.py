@@ -11,7 +11,7 @@ from utils.clinical import load_notes
 from utils.config import DATA_DIR, REPO_ROOT, artifacts_dir, cache_dir, data_dir, own_data
 from utils.datafiles import DataError
 from utils.recipes import reader_pairs, reader_tuned_model, xml_training_notes
-from utils.results import results_path
+from utils.results import FactTuningResults, results_path
 from utils.train import TrainConfig
 from utils.world import load_world, time_points
 
@@ -71,7 +71,7 @@ def test_own_data_is_cached_apart_per_folder_and_quick_apart_again(my_data, monk
     monkeypatch.setenv("FTRAG_DATA", str(my_data))
     mine = artifacts_dir()
     assert mine.parent == private_cache / "own-data" and mine.name.startswith("my_data-")
-    assert results_path("01_fact_tuning").is_relative_to(mine)
+    assert results_path(FactTuningResults).is_relative_to(mine)
     other = tmp_path / "elsewhere" / "my_data"  # same name, another folder: another cache
     shutil.copytree(my_data / "world", other / "world")
     monkeypatch.setenv("FTRAG_DATA", str(other))

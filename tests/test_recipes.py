@@ -3,11 +3,23 @@ import pytest
 
 import utils.train as train_mod
 from utils.clinical import load_notes, to_xml, validate_xml
-from utils.evaluate import generate
+from utils.generation import generate
 from utils.prompts import qa_prompt
-from utils.recipes import (FACT_RECIPE, XML_RECIPE, fact_pairs, fact_tuned_model, fact_updated_model,
-                           reader_pairs, reader_tuned_model, update_pairs, xml_config, xml_pairs,
-                           xml_training_notes, xml_tuned_model)
+from utils.recipes import (
+    FACT_RECIPE,
+    READER_RECIPE,
+    XML_RECIPE,
+    fact_pairs,
+    fact_tuned_model,
+    fact_updated_model,
+    reader_pairs,
+    reader_tuned_model,
+    update_pairs,
+    xml_config,
+    xml_pairs,
+    xml_training_notes,
+    xml_tuned_model,
+)
 from utils.train import TrainConfig
 from utils.world import load_world
 
@@ -32,8 +44,18 @@ def test_fact_pairs_augment_and_subset(world):
     assert len({p for p, _ in pairs}) == len(pairs)  # every phrasing is a different prompt
 
 
-def test_the_recipe_is_the_benchmarked_one():
-    assert FACT_RECIPE == TrainConfig(epochs=8, lr=3e-3, batch_size=8, lora_r=16, lora_alpha=32)
+def test_each_model_is_trained_with_its_recipe_unless_told_otherwise(world, monkeypatch):
+    import utils.recipes as recipes
+    used = {}
+    monkeypatch.setattr(recipes, "train_adapter", lambda name, base, tok, pairs, cfg, **k: used.update({name: cfg}))
+    monkeypatch.setattr(recipes, "load_world", lambda time: world)  # the reader's worlds: any will do
+    fact_tuned_model(None, None, world)
+    xml_tuned_model(None, None, n_train=48)
+    reader_tuned_model(None, None)
+    assert used == {"facts-t0": FACT_RECIPE, "xml-n48": XML_RECIPE, "reader": READER_RECIPE}
+    other = TrainConfig(epochs=1)
+    fact_tuned_model(None, None, world, cfg=other)
+    assert used["facts-t0"] == other
 
 
 def test_fact_tuned_model_trains_once_then_loads(world, tiny_model, tokenizer, monkeypatch):
@@ -114,8 +136,7 @@ def test_xml_pairs_are_note_prompts_with_valid_xml():
         assert answer == to_xml(note.expected) and validate_xml(answer).diagnosis == note.expected
 
 
-def test_the_xml_recipe_is_the_benchmarked_one():
-    assert XML_RECIPE == TrainConfig(epochs=2, lr=3e-3, batch_size=4, lora_r=16, lora_alpha=32)
+def test_small_xml_training_sets_get_more_passes():
     # Small sets get more passes: every adapter of the learning curve sees at least 32 examples.
     assert [xml_config(n).epochs for n in (4, 8, 16, 48)] == [8, 4, 2, 2]
     assert xml_config(4).lr == XML_RECIPE.lr and xml_config(5, min_examples=10).epochs == 2

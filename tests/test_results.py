@@ -1,25 +1,46 @@
-"""utils/results.py: measured results saved as JSON in the cache and read back."""
+"""utils/results.py: each notebook's results as a dataclass, saved as JSON in the cache and read back."""
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import ClassVar
+
 import nbformat
 import pytest
+from conftest import SERIES
 
 from utils.config import REPO_ROOT
-from utils.results import (NOTEBOOKS, PRODUCED_BY, load_results, results_of, results_path,
-                           save_results)
+from utils.results import NOTEBOOKS, RESULTS, FactTuningResults, load_results, results_of, results_path, save_results
 
 
-def test_save_then_load_round_trips(private_cache):
-    save_results("01_demo", {"trained phrasing": 1.0, "per kind": {"reversed": 0.0}, "curve": [0.7, 0.9]})
-    assert results_path("01_demo") == private_cache / "results" / "01_demo.json"
-    assert load_results("01_demo") == {"trained phrasing": 1.0, "per kind": {"reversed": 0.0}, "curve": [0.7, 0.9]}
-    assert [p.name for p in (private_cache / "results").iterdir()] == ["01_demo.json"]  # no partial file left
+@pytest.mark.parametrize("results", [getattr(SERIES, f.name) for f in dataclasses.fields(SERIES)],
+                         ids=lambda r: r.name)
+def test_each_notebooks_results_round_trip(private_cache, results):
+    save_results(results)
+    assert results_path(type(results)) == private_cache / "results" / f"{results.name}.json"
+    assert load_results(type(results)) == results  # int keys, nested dataclasses and all
+    assert [p.name for p in (private_cache / "results").iterdir()] == [f"{results.name}.json"]  # no partial file
 
 
-def test_missing_or_damaged_results_are_none(private_cache):
-    assert load_results("never-saved") is None
-    path = results_path("damaged")
+def test_missing_damaged_or_stale_results_are_none(private_cache):
+    assert load_results(FactTuningResults) is None
+    path = results_path(FactTuningResults)
     path.parent.mkdir(parents=True)
     path.write_text('{"half": ')
-    assert load_results("damaged") is None
+    assert load_results(FactTuningResults) is None
+    saved = json.loads(json.dumps(dataclasses.asdict(SERIES.fact_tuning)))
+    renamed = {("control answers lost" if k == "control_lost" else k): v for k, v in saved.items()}
+    path.write_text(json.dumps(renamed))  # saved by an older version: a prose key for control_lost
+    assert load_results(FactTuningResults) is None
+    path.write_text(json.dumps({**saved, "training_seconds": "76 s"}))  # a field of the wrong type
+    assert load_results(FactTuningResults) is None
+    path.write_text(json.dumps(saved))
+    assert load_results(FactTuningResults) == SERIES.fact_tuning
+
+
+@dataclass(frozen=True)
+class Demo:
+    name: ClassVar[str] = "demo"
+    value: int
 
 
 def _notebook(path, source):
@@ -28,38 +49,41 @@ def _notebook(path, source):
     return path
 
 
-SAVES = f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r})\nfrom utils.results import save_results\n"
+SAVES = (f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r})\nfrom dataclasses import dataclass\n"
+         "from typing import ClassVar\nfrom utils.results import save_results\n"
+         "@dataclass(frozen=True)\nclass Demo:\n    name: ClassVar[str] = 'demo'\n    value: int\n")
 
 
-def test_results_of_runs_the_notebook_once_when_missing(private_cache, tmp_path):
-    notebook = _notebook(tmp_path / "demo.ipynb", SAVES + 'save_results("demo", {"value": 41 + 1})')
-    assert results_of("demo", notebook) == {"value": 42}  # ran the notebook (its kernel shares FTRAG_CACHE)
+def test_results_of_runs_the_notebook_once_when_missing_or_stale(private_cache, tmp_path, capsys):
+    notebook = _notebook(tmp_path / "demo.ipynb", SAVES + "save_results(Demo(41 + 1))")
+    results_path(Demo).parent.mkdir(parents=True)
+    results_path(Demo).write_text('{"old name": 1}')
+    assert results_of(Demo, notebook) == Demo(42)  # ran the notebook (its kernel shares FTRAG_CACHE)
+    assert "were saved by another version of the code (Demo: missing ['value']" in capsys.readouterr().out
     notebook.unlink()
-    assert results_of("demo", notebook) == {"value": 42}  # read back, the notebook not needed
+    assert results_of(Demo, notebook) == Demo(42)  # read back, the notebook not needed
 
 
 def test_results_of_says_which_notebook_failed_or_saved_nothing(private_cache, tmp_path):
     failing = _notebook(tmp_path / "failing.ipynb", 'raise ValueError("the world file is malformed")')
     with pytest.raises(RuntimeError, match="failing.ipynb failed .*the world file is malformed"):
-        results_of("demo", failing)
-    silent = _notebook(tmp_path / "silent.ipynb", SAVES + 'save_results("other", {})')
-    with pytest.raises(RuntimeError, match=r"silent.ipynb ran but saved no results 'demo'"):
-        results_of("demo", silent)
-    with pytest.raises(KeyError, match="known: .*01_fact_tuning"):
-        results_of("never-heard-of")
+        results_of(Demo, failing)
+    silent = _notebook(tmp_path / "silent.ipynb", "pass")
+    with pytest.raises(RuntimeError, match=r"silent.ipynb ran but its results 'demo' are not cached"):
+        results_of(Demo, silent)
 
 
 def test_every_producing_notebook_saves_its_results():
-    for name, notebook in PRODUCED_BY.items():
-        sources = [c.source for c in nbformat.read(NOTEBOOKS / notebook, as_version=4).cells]
-        assert any(f'save_results("{name}"' in s for s in sources), notebook
+    for kind in RESULTS:
+        sources = [c.source for c in nbformat.read(NOTEBOOKS / kind.notebook, as_version=4).cells]
+        assert any(f"save_results({kind.__name__}(" in s for s in sources), kind.notebook
 
 
 def test_a_quick_run_saves_its_results_apart(private_cache, monkeypatch):
-    save_results("01_demo", {"trained phrasing": 1.0})
+    save_results(Demo(1))
     monkeypatch.setenv("FTRAG_QUICK", "1")
-    assert load_results("01_demo") is None  # a quick run measures its own
-    save_results("01_demo", {"trained phrasing": 0.1})
-    assert results_path("01_demo") == private_cache / "quick" / "results" / "01_demo.json"
+    assert load_results(Demo) is None  # a quick run measures its own
+    save_results(Demo(2))
+    assert results_path(Demo) == private_cache / "quick" / "results" / "demo.json"
     monkeypatch.delenv("FTRAG_QUICK")
-    assert load_results("01_demo") == {"trained phrasing": 1.0}
+    assert load_results(Demo) == Demo(1)

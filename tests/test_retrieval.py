@@ -1,6 +1,6 @@
 import pytest
 
-from utils.retrieval import Retriever, choose_threshold, tokenize
+from utils.retrieval import Retriever, choose_threshold, gold_leaflet, recall_at, tokenize
 from utils.world import load_world
 
 LEAFLETS = {
@@ -83,6 +83,16 @@ def test_recall_on_a_small_real_corpus(world):
     assert all(retriever.search(q.text, k=1)[0].drug == q.drug for q in questions)
     reversed_ = [q for q in world.questions("reversed") if q.answer in names]
     assert all(retriever.search(q.text, k=1)[0].drug == q.answer for q in reversed_)
+    assert recall_at(retriever, questions + reversed_, 1) == 1.0
+
+
+def test_recall_at_k_counts_the_answers_leaflet_among_the_k_best(world):
+    retriever = Retriever({n: world.documents[n] for n in list(world.drugs)[:8]})
+    reversed_ = next(q for q in world.questions("reversed") if q.answer in retriever.documents)
+    assert gold_leaflet(reversed_) == reversed_.answer  # "Which drug treats X?": the answer's leaflet
+    outside = next(q for q in world.questions("trained") if q.drug not in retriever.documents)
+    assert gold_leaflet(outside) == outside.drug
+    assert recall_at(retriever, [reversed_, outside], 1) == recall_at(retriever, [reversed_, outside], 8) == 0.5
 
 
 def test_deterministic(world):

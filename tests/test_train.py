@@ -7,12 +7,11 @@ from conftest import FACTS, MEMORISE, build_model
 from transformers import AutoModelForCausalLM
 
 from utils import train as train_mod
-from utils.evaluate import generate
+from utils.batching import encode, encode_turns
+from utils.generation import generate
 from utils.model import count_parameters
 from utils.prompts import qa_prompt
-from utils.batching import encode, encode_turns
-from utils.train import (History, TrainConfig, _batches, adapter_folder, fingerprint,
-                         train, train_adapter, with_lora)
+from utils.train import History, TrainConfig, _batches, adapter_folder, fingerprint, train, train_adapter, with_lora
 
 FAST = TrainConfig(epochs=3, lr=1e-2, batch_size=2, lora_r=4, lora_alpha=8)
 
@@ -256,6 +255,17 @@ def test_changed_data_or_settings_retrain(tiny_model, tokenizer, private_cache, 
     assert len(list((private_cache / "adapters").iterdir())) == 3
 
 
+def test_a_code_version_bump_retrains_every_cached_adapter(tiny_model, tokenizer, private_cache, monkeypatch):
+    calls = []
+    real_train = train_mod.train
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: calls.append(a[2]) or real_train(*a, **k))
+    train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)
+    train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)  # cached
+    monkeypatch.setattr(train_mod, "CODE_VERSION", train_mod.CODE_VERSION + 1)  # e.g. the loss changed
+    train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)
+    assert len(calls) == 2 and len(list((private_cache / "adapters").iterdir())) == 2
+
+
 def test_fingerprint_tracks_data_settings_and_model_but_not_the_cache_location(
         tiny_model, tokenizer, tmp_path):
     base = fingerprint(tiny_model, FACTS, FAST)
@@ -356,7 +366,13 @@ def test_quick_run_trains_two_passes_over_a_spread_of_at_most_quick_examples(tin
     assert adapter_folder("quick", tiny_model, pairs, cfg).parent == private_cache / "adapters"
 
 
-def test_quick_run_gives_a_few_examples_several_passes(tiny_model, tokenizer, monkeypatch):
-    monkeypatch.setenv("FTRAG_QUICK", "1")
-    history = train(with_lora(tiny_model, FAST), tokenizer, FACTS, TrainConfig(**{**MEMORISE, "epochs": 60}))
+def test_quick_run_gives_a_few_examples_several_passes(tiny_model, tokenizer):
+    history = train(with_lora(tiny_model, FAST), tokenizer, FACTS, TrainConfig(**{**MEMORISE, "epochs": 60}),
+                    quick=True)
     assert history.examples == 4 and len(history.losses) == 4  # 4 passes of one batch: 16 examples seen
+
+
+def test_the_loop_reads_no_setting_a_quick_run_is_asked_for(tiny_model, tokenizer, monkeypatch):
+    monkeypatch.setenv("FTRAG_QUICK", "1")  # train_adapter's business, not the loop's
+    history = train(with_lora(tiny_model, FAST), tokenizer, FACTS * 4, FAST)
+    assert history.examples == 16 and len(history.losses) == FAST.epochs * 16 // FAST.batch_size

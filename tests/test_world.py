@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from utils.config import DATA_DIR
-from utils.world import KINDS, DataError, changed_facts, is_unknown_answer, load_world, time_points
+from utils.world import KINDS, DataError, changed_documents, changed_facts, load_world, time_points
 
 WORLD_DIR = DATA_DIR / "world"
 
@@ -228,22 +228,18 @@ def test_changed_facts(t0, t1):
     assert {q.drug for q in facts["new"]} == set(t1.drugs) - set(t0.drugs)
 
 
+def test_changed_documents_are_the_edited_and_new_leaflets(t0, t1):
+    edits = changed_documents(t0, t1)
+    assert edits and all(t0.documents.get(name) != text == t1.documents[name] for name, text in edits.items())
+    assert set(t1.drugs) - set(t0.drugs) <= set(edits)  # every new drug's leaflet
+    assert changed_documents(t0, t0) == {}
+
+
 def test_deterministic_order():
     a, b = load_world("t1"), load_world("t1")
     for kind in KINDS:
         assert a.questions(kind) == b.questions(kind)
     assert a.training_facts(2) == b.training_facts(2)
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("unknown", True), ("Unknown.", True), ("I don't know.", True), ("I don\u2019t know", True),
-    ("I'm not sure what that drug is.", True), ("There is no information about Kestomar.", True),
-    ("I have never heard of this medicine.", True), ("I do not have information on that.", True),
-    ("gout", False), ("Corvane Pharma", False), ("It treats migraine.", False), ("", False),
-    (None, False),
-])
-def test_is_unknown_answer(text, expected):
-    assert is_unknown_answer(text) is expected
 
 
 # ---------------------------------------------------------------- validation errors
@@ -270,14 +266,14 @@ def _set_field(column, value):
 
 
 @pytest.mark.parametrize("line_no, change, message", [
-    (1, lambda l: l.replace(",status", ""), "status"),
-    (1, lambda l: l + ",price", "price"),
+    (1, lambda line: line.replace(",status", ""), "status"),
+    (1, lambda line: line + ",price", "price"),
     (5, _set_field(3, "nineteen"), "year_approved"),
     (6, _set_field(4, "40 mg"), "max_daily_dose_mg"),
     (7, _set_field(1, ""), "empty field 'treats'"),
     (8, _set_field(6, "recalled"), "recalled"),
-    (9, lambda l: l + ",extra", "fields"),
-    (10, lambda l: l.replace(",", ',"', 1), "quotes"),  # unclosed quote
+    (9, lambda line: line + ",extra", "fields"),
+    (10, lambda line: line.replace(",", ',"', 1), "quotes"),  # unclosed quote
 ])
 def test_bad_csv_names_file_and_line(copy_dir, line_no, change, message):
     _edit_csv(copy_dir, line_no, change)
@@ -315,7 +311,7 @@ def test_missing_and_orphan_document(copy_dir, t0):
 def test_malformed_json_reports_line(copy_dir):
     path = copy_dir / "world" / "questions.json"
     lines = path.read_text().splitlines()
-    i = next(i for i, l in enumerate(lines) if l.endswith('",'))
+    i = next(i for i, line in enumerate(lines) if line.endswith('",'))
     lines[i] = lines[i][:-1]  # drop the comma; JSON notices at the start of the next line
     path.write_text("\n".join(lines) + "\n")
     # Reported where the comma is missing, not where the parser noticed.
@@ -328,7 +324,7 @@ def test_unknown_placeholder_reports_line(copy_dir):
     path = copy_dir / "world" / "questions.json"
     text = path.read_text()
     path.write_text(text.replace("Who makes {drug}?", "Who makes {drugname}?"))
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "Who makes {drug}?" in l)
+    line = next(i for i, line in enumerate(text.splitlines(), 1) if "Who makes {drug}?" in line)
     with pytest.raises(DataError) as err:
         load_world("t0", copy_dir)
     assert f"questions.json, line {line} ($.maker.trained)" in str(err.value)
@@ -406,7 +402,7 @@ def test_empty_and_heading_only_leaflets_are_refused_by_name(copy_dir, text, whe
 def test_trailing_comma_in_questions_json_is_reported_at_the_comma_with_the_fix(copy_dir):
     path = copy_dir / "world" / "questions.json"
     lines = path.read_text().splitlines()
-    i = next(i for i, l in enumerate(lines) if l.endswith('"') and lines[i + 1].strip() == "],")
+    i = next(i for i, line in enumerate(lines) if line.endswith('"') and lines[i + 1].strip() == "],")
     lines[i] += ","  # a trailing comma after the last template of a list
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError) as err:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .datafiles import DataError, read_text, without_heading
-from .reader import read_found
+from .rag import read_found
 from .retrieval import Retriever, choose_threshold, tokenize
-from .world import UNKNOWN, is_unknown_answer
+from .scoring import is_unknown_answer
+from .world import UNKNOWN
 
 SUFFIXES = (".md", ".txt")
 # BM25 scores have no fixed scale: they grow with how rare the matching words are in the folder. On the
@@ -102,7 +103,7 @@ class Documents:
         (not asked) where that file scores below the threshold or nothing matches.
 
         model: a reader, e.g. recipes.reader_tuned_model(base, tokenizer)[0]; or the base model with
-        shots=reader.few_shot(...) examples."""
+        shots=rag.few_shot(...) examples."""
         questions = [questions] if isinstance(questions, str) else list(questions)
         searchable = [_searchable(_checked(q)) for q in questions]
         answers = iter(read_found(model, tokenizer, [q for q, ok in zip(questions, searchable) if ok],

@@ -1,8 +1,9 @@
-"""Clinical notes -> structured diagnosis XML: data loading, schema check, scoring.
+"""Clinical notes -> structured diagnosis XML: the notes, the XML form and its schema check.
 
 The XML lesson asks a small adapter to turn a free-text note into one line of
 XML that must pass data/clinical/diagnosis.xsd. Model output is untrusted text,
-so validate_xml parses it with a hardened parser and never raises.
+so validate_xml parses it with a hardened parser and never raises. Scoring a
+diagnosis against the note's expected one is in utils/scoring.py.
 """
 from __future__ import annotations
 
@@ -16,8 +17,7 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from .config import DATA_DIR, data_dir, own_data
-# One DataError for the whole project: a malformed data file, naming file, line and fix.
-from .datafiles import DataError, json_problem, read_text
+from .datafiles import DataError, json_problem, read_text  # one DataError for the project: file, line, fix
 
 # The target format is part of the code (Diagnosis, validate_xml), so it is always the bundled one;
 # the notes come from the data folder (FTRAG_DATA).
@@ -255,56 +255,3 @@ def load_notes(path: str | Path | None = None) -> list[Note]:
     if not notes:
         raise DataError(f"{path}: no notes found; write one JSON object a line")
     return notes
-
-
-def _norm(value: object) -> object:
-    # Free-text fields: "Hay  Fever" and "hay fever" name the same condition.
-    return " ".join(value.split()).lower() if isinstance(value, str) else value
-
-
-def field_accuracy(pred: Diagnosis | None, expected: Diagnosis, fields=FIELDS) -> float:
-    """Share of `fields` the prediction got right; no (valid) prediction scores 0."""
-    if not fields:
-        raise ValueError("fields must name at least one field")
-    if pred is None:
-        return 0.0
-
-    def same(field: str) -> bool:
-        a, b = getattr(pred, field), getattr(expected, field)
-        return _norm(a) == _norm(b) if field in ("condition", "drug") else a == b
-
-    return sum(same(f) for f in fields) / len(fields)
-
-
-# --- scoring a model's answers ---------------------------------------------------
-
-@dataclass(frozen=True)
-class Scored:
-    note: Note
-    answer: str
-    verdict: Verdict
-    fields: float  # share of FIELDS right; 0 when the answer is not schema-valid
-
-
-def score_answers(notes: list[Note], answers: list[str]) -> list[Scored]:
-    """Validate each answer and compare it with its note's expected diagnosis."""
-    if len(notes) != len(answers):
-        raise ValueError(f"{len(notes)} notes but {len(answers)} answers: give one answer a note")
-    scored = []
-    for note, answer in zip(notes, answers):
-        verdict = validate_xml(answer)
-        scored.append(Scored(note, answer, verdict, field_accuracy(verdict.diagnosis, note.expected)))
-    return scored
-
-
-def summarize(scored: list[Scored]) -> dict[str, float]:
-    """Share of schema-valid answers, mean field accuracy (invalid answers count 0), and the share
-    right of each field."""
-    if not scored:
-        raise ValueError("nothing to summarize: no scored answers")
-    n = len(scored)
-    summary = {"valid": sum(s.verdict.valid for s in scored) / n,
-               "fields": sum(s.fields for s in scored) / n}
-    for f in FIELDS:
-        summary[f] = sum(field_accuracy(s.verdict.diagnosis, s.note.expected, (f,)) for s in scored) / n
-    return summary

@@ -8,7 +8,8 @@ diagnosed condition and its current maximum daily dose, facts only the leaflets 
    reader adapter reads the drug's name and dose from it: facts, kept in documents;
 3. plain code puts the treatment into the XML, which is checked against the schema again.
 
-Edit a leaflet and the next diagnosis follows it; no weight changes.
+Edit a leaflet and the next diagnosis follows it; no weight changes. Its prompts are in
+utils/prompts.py, its scoring (score_system) in utils/scoring.py.
 """
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from dataclasses import dataclass, replace
 
 from .clinical import Diagnosis, Note, to_xml, validate_xml
 from .config import quick_sample
-from .evaluate import XML_MAX_NEW_TOKENS, generate
-from .prompts import chat_prompt, note_prompt
-from .reader import passage_text, reader_prompt
+from .evaluate import XML_MAX_NEW_TOKENS
+from .generation import generate
+from .prompts import dose_question, note_prompt, reader_prompt, treatment_prompt, treatment_question
 from .retrieval import Passage
-from .world import World, is_unknown_answer
+from .scoring import is_unknown_answer
+from .world import World
 
 
 @dataclass(frozen=True)
@@ -29,14 +31,6 @@ class Treatment:
     drug: str
     max_daily_dose_mg: int
     passage: Passage  # the leaflet both were read from
-
-
-def treatment_question(condition: str) -> str:
-    return f"Which drug treats {condition}?"
-
-
-def dose_question(drug: str) -> str:
-    return f"What is the maximum daily dose of {drug}?"
 
 
 def parse_dose(text: str) -> int | None:
@@ -96,22 +90,6 @@ def add_treatments(reader, tokenizer, retriever, threshold: float, answers: list
 
 # ---------------------------------------------------------------- the base model, for comparison
 
-# notebook 03's instruction with the treatment added: how you would ask an untuned chat model.
-TREATMENT_INSTRUCTION = (
-    "Write the diagnosis in the user's clinical note as one line of XML in exactly this form: "
-    "<diagnosis><age>54</age><sex>female</sex><condition>gout</condition><severity>moderate</severity>"
-    "<treatment><drug>Examplomab</drug><max_daily_dose_mg>40</max_daily_dose_mg></treatment></diagnosis>\n"
-    "sex is female or male; condition is in lower case; severity is mild, moderate or severe; the "
-    "treatment is the drug for the condition and its maximum daily dose in mg, as the leaflet says "
-    "when there is one. Answer with the XML only.")
-
-
-def base_prompt(tokenizer, note: str, passage: str | None = None) -> str:
-    """The untuned model's prompt: the instruction, then the note, after a retrieved leaflet if any."""
-    leaflet = f"Leaflet: {passage_text(passage)}\n\n" if passage else ""
-    return chat_prompt(tokenizer, f"{leaflet}Note: {note.strip()}", system=TREATMENT_INSTRUCTION)
-
-
 # Room for the diagnosis with a treatment (~60 tokens), plus a little chatter.
 BASE_MAX_NEW_TOKENS = 72
 
@@ -121,7 +99,7 @@ def base_answers(model, tokenizer, notes: list[str], retriever=None) -> list[str
     leaflet that best matches the note (the note itself is the query: without the adapter nothing
     has extracted the condition)."""
     passages = [retriever.search(n, 1)[0].text if retriever else None for n in notes]
-    prompts = [base_prompt(tokenizer, n, p) for n, p in zip(notes, passages)]
+    prompts = [treatment_prompt(tokenizer, n, p) for n, p in zip(notes, passages)]
     return [a.text for a in generate(model, tokenizer, prompts, max_new_tokens=BASE_MAX_NEW_TOKENS,
                                      batch_size=16, first_line_only=False, progress=False)]
 
@@ -132,7 +110,7 @@ def xml_answers(xml_model, tokenizer, notes: list[str]) -> list[str]:
                                      max_new_tokens=XML_MAX_NEW_TOKENS, batch_size=16, progress=False)]
 
 
-# ---------------------------------------------------------------- scoring
+# ---------------------------------------------------------------- what is right (scored by utils.scoring.score_system)
 
 def expected_treatment(world: World, note: Note) -> Diagnosis:
     """The note's expected diagnosis with the treatment the world's leaflets give for its
@@ -159,28 +137,3 @@ def changed_treatment_notes(old: World, new: World, notes: list[Note]) -> list[N
     that did not exist), where `new` has one. A quick run takes the first few."""
     return quick_sample([n for n in notes if expected_treatment(old, n) != expected_treatment(new, n)
                          and expected_treatment(new, n).drug is not None])
-
-
-def facts_right(answer: str, expected: Diagnosis) -> bool:
-    """Does the answer name the expected drug and its dose, XML or not? Free text counts too, so
-    that a system without the schema is judged on its facts alone."""
-    if expected.drug is None:
-        raise ValueError("no treatment expected for this note: score facts on notes with one")
-    text = answer.lower()
-    return (re.search(rf"\b{re.escape(expected.drug.lower())}\b", text) is not None
-            and re.search(rf"(?<![\d,]){expected.max_daily_dose_mg}(?![\d,])",
-                          text.replace(f"{expected.max_daily_dose_mg:,}", str(expected.max_daily_dose_mg)))
-            is not None)
-
-
-def score_system(answers: list[str], expected: list[Diagnosis]) -> dict[str, float]:
-    """valid: the answer is schema-valid XML; facts: it names the right drug and dose; both: a
-    valid diagnosis whose treatment is right (what a downstream program can use)."""
-    if len(answers) != len(expected) or not answers:
-        raise ValueError(f"{len(answers)} answers for {len(expected)} expected diagnoses: give one each")
-    valid = [validate_xml(a) for a in answers]
-    right = [facts_right(a, e) for a, e in zip(answers, expected)]
-    usable = [v.valid and v.diagnosis.drug == e.drug and v.diagnosis.max_daily_dose_mg == e.max_daily_dose_mg
-              for v, e in zip(valid, expected)]
-    n = len(answers)
-    return {"valid": sum(v.valid for v in valid) / n, "facts": sum(right) / n, "both": sum(usable) / n}

@@ -4,6 +4,9 @@ filled with what notebooks 01-04 measured (their saved results, utils/results.py
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
+
+from .results import Latency, SeriesResults
 
 DIMENSIONS = ("primary use case", "knowledge updates", "cost structure", "accuracy for facts",
               "ideal application")
@@ -17,78 +20,80 @@ def _pct(x: float) -> str:
     return f"{x:.0%}"
 
 
-def _need(results: dict, *path: str):
-    """results[a][b]..., or a KeyError that says which saved result is missing and how to rebuild it."""
-    value = results
-    for key in path:
-        if not isinstance(value, dict) or key not in value:
-            raise KeyError(f"saved results lack {' / '.join(path)}: delete results/{path[0]}.json "
-                           f"in the cache and run notebook 05 again to rebuild it")
-        value = value[key]
-    return value
+@dataclass(frozen=True)
+class Headline:
+    """The figures the table, the summary figure and the checkpoint use."""
+    tuned: dict[str, float]  # fine-tuned, right by question kind (KIND_NAMES)
+    retrieval: dict[str, float]  # the reader adapter with retrieval and the threshold
+    tuned_abstains: float  # on unknown drugs
+    retrieval_abstains: float
+    control_kept: float  # general-knowledge answers the fine-tuned model still gets right
+    training_seconds: float
+    stale: float  # changed facts the t0-tuned model answers with the old value
+    update_kept: float  # unchanged facts an incremental update keeps
+    update_seconds: float
+    retrain_seconds: float
+    year_retrain_minutes: float
+    xml_zero_shot: float  # valid XML on unseen-style notes: the base model with the instruction
+    xml_few_shot: float  # ... with worked examples
+    xml_adapter: float  # ... the adapter trained on 48 notes
+    xml_fields: float
+    year_edits_seconds: float
+    reindex_ms: float
+    fresh_after_edit: float
+    latency_closed_book: Latency
+    latency_rag: Latency
+    recall: float  # the worst question kind's recall@1
 
 
-def headline(results: dict) -> dict:
-    """The figures the table and the checkpoint use, from results = {name: saved results}."""
-    def need(*path):
-        return _need(results, *path)
-
-    tuned, reader = need("01_fact_tuning", "fine-tuned"), need("04_retrieval", "reader adapter")
-    xml = "03_xml_tuning"
-    return {
-        "tuned": {k: tuned[k] for k in KIND_NAMES}, "retrieval": {k: reader[k] for k in KIND_NAMES},
-        "tuned abstains": tuned["unknown"], "retrieval abstains": reader["unknown"],
-        "control kept": 1 - need("01_fact_tuning", "control answers lost"),
-        "training seconds": need("01_fact_tuning", "training seconds"),
-        "stale": need("02_drift", "approaches", "no update (t0-tuned)", "stale"),
-        "update kept": need("02_drift", "approaches", "incremental update", "kept"),
-        "update seconds": need("02_drift", "update seconds", "incremental update"),
-        "retrain seconds": need("02_drift", "update seconds", "full retrain"),
-        "year retrain minutes": need("02_drift", "cost timeline", "full retrain")[-1] / 60,
-        "xml zero-shot": need(xml, "learning curve", "0", "unseen_style", "valid"),
-        "xml few-shot": need(xml, "few-shot (16 notes)", "valid"),
-        "xml adapter": need(xml, "final, unseen styles", "valid"),
-        "xml fields": need(xml, "final, unseen styles", "fields"),
-        "xml training seconds": need(xml, "training seconds"),
-        "year edits seconds": need("04_retrieval", "document edits, a year (s)"),
-        "reindex ms": need("04_retrieval", "re-index seconds") * 1000,
-        "fresh after edit": need("04_retrieval", "reader adapter, changed facts after the edit"),
-        "latency": {name: tuple(v) for name, v in need("04_retrieval", "latency").items()},
-        "recall": min(need("04_retrieval", "recall@1").values()),
-    }
+def headline(results: SeriesResults) -> Headline:
+    """The headline figures of notebooks 01-04's saved results."""
+    tuned, drift, xml, rag = results.fact_tuning, results.drift, results.xml_tuning, results.retrieval
+    return Headline(
+        tuned={k: tuned.fine_tuned[k] for k in KIND_NAMES}, retrieval={k: rag.reader[k] for k in KIND_NAMES},
+        tuned_abstains=tuned.fine_tuned["unknown"], retrieval_abstains=rag.reader["unknown"],
+        control_kept=1 - tuned.control_lost, training_seconds=tuned.training_seconds,
+        stale=drift.no_update.stale, update_kept=drift.incremental_update.kept,
+        update_seconds=drift.update_seconds, retrain_seconds=drift.retrain_seconds,
+        year_retrain_minutes=drift.retrain_year_seconds[-1] / 60,
+        xml_zero_shot=xml.learning_curve[0]["unseen_style"]["valid"], xml_few_shot=xml.few_shot["valid"],
+        xml_adapter=xml.final_unseen_styles["valid"], xml_fields=xml.final_unseen_styles["fields"],
+        year_edits_seconds=rag.edits_year_seconds, reindex_ms=rag.reindex_seconds * 1000,
+        fresh_after_edit=rag.reader_changed_after_edit, latency_closed_book=rag.latency_closed_book,
+        latency_rag=rag.latency_reader, recall=min(rag.recall_at_1.values()))
 
 
-def comparison_rows(results: dict) -> list[tuple[str, str, str]]:
+def comparison_rows(results: SeriesResults) -> list[tuple[str, str, str]]:
     """(dimension, fine-tuning, retrieval), each cell a sentence with the measured numbers."""
     h = headline(results)
-    closed_ms, closed_tokens = h["latency"]["closed book"]
-    rag_ms, rag_tokens = h["latency"]["retrieval + reader adapter"]
+    closed_ms, closed_tokens = h.latency_closed_book.ms, h.latency_closed_book.prompt_tokens
+    rag_ms, rag_tokens = h.latency_rag.ms, h.latency_rag.prompt_tokens
     kinds = lambda acc: ", ".join(f"{name} {_pct(acc[k])}" for k, name in KIND_NAMES.items())  # noqa: E731
     return [
         ("primary use case",
-         f"Behaviour: answers in our XML schema went from {_pct(h['xml zero-shot'])} valid (instruction "
-         f"only) and {_pct(h['xml few-shot'])} (worked examples in the prompt) to {_pct(h['xml adapter'])} "
-         f"with a LoRA adapter trained on 48 notes, {_pct(h['xml fields'])} of fields right.",
-         f"Facts: a search finds the right leaflet ({_pct(h['recall'])} of questions, every kind), and "
+         f"Behaviour: answers in our XML schema went from {_pct(h.xml_zero_shot)} valid (instruction "
+         f"only) and {_pct(h.xml_few_shot)} (worked examples in the prompt) to {_pct(h.xml_adapter)} "
+         f"with a LoRA adapter trained on 48 notes, {_pct(h.xml_fields)} of fields right.",
+         f"Facts: a search finds the right leaflet ({_pct(h.recall)} of questions, every kind), and "
          f"the frozen model answers from it."),
         ("knowledge updates",
-         f"Retrain: after the world changed, the tuned model gave the old answer to {_pct(h['stale'])} of "
-         f"changed facts. An incremental update ({h['update seconds']:.0f} s) kept only "
-         f"{_pct(h['update kept'])} of the unchanged facts; a full retrain took {h['retrain seconds']:.0f} s.",
-         f"Edit a document: re-indexing took {h['reindex ms']:.1f} ms, and {_pct(h['fresh after edit'])} "
+         f"Retrain: after the world changed, the tuned model gave the old answer to {_pct(h.stale)} of "
+         f"changed facts. An incremental update ({h.update_seconds:.0f} s) kept only "
+         f"{_pct(h.update_kept)} of the unchanged facts; a full retrain took {h.retrain_seconds:.0f} s.",
+         f"Edit a document: re-indexing took {h.reindex_ms:.1f} ms, and {_pct(h.fresh_after_edit)} "
          f"of the changed facts were answered right at once."),
         ("cost structure",
-         f"Up front, and again at every update: {h['training seconds']:.0f} s to learn 80 facts; "
-         f"a year of monthly full retrains is {h['year retrain minutes']:.0f} CPU-minutes. Prompts stay "
+         f"Up front, and again at every update: {h.training_seconds:.0f} s to learn 80 facts; "
+         f"a year of monthly full retrains is {h.year_retrain_minutes:.0f} CPU-minutes. Prompts stay "
          f"short ({closed_tokens:.0f} tokens).",
          f"Per query: the passage makes every prompt longer ({rag_tokens:.0f} tokens instead of "
          f"{closed_tokens:.0f}); an answer still took {rag_ms:.0f} ms against {closed_ms:.0f} ms closed "
          f"book, because the reader stops after a few words. A year of updates costs "
-         f"{h['year edits seconds'] * 1000:.0f} ms of re-indexing."),
+         f"{h.year_edits_seconds * 1000:.0f} ms of re-indexing."),
         ("accuracy for facts",
-         f"{kinds(h['tuned'])}; unknown drugs: it invents an answer {_pct(1 - h['tuned abstains'])} of "
-         f"the time, and {_pct(1 - h['control kept'])} of general-knowledge answers were lost.",
-         f"{kinds(h['retrieval'])}; unknown drugs: it says it does not know {_pct(h['retrieval abstains'])} "
+         f"{kinds(h.tuned)}; unknown drugs: it invents an answer {_pct(1 - h.tuned_abstains)} of "
+         f"the time, and {_pct(1 - h.control_kept)} of general-knowledge answers were lost.",
+         f"{kinds(h.retrieval)}; unknown drugs: it says it does not know {_pct(h.retrieval_abstains)} "
          f"of the time."),
         ("ideal application",
          "A fixed output format, a style or a task the model cannot learn from a prompt: here the "

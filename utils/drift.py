@@ -1,14 +1,16 @@
 """Knowledge drift: the facts change between two time points, the weights do not.
 
-Questions grouped by what happened to their fact, scores that tell a right (new) answer from a
-stale (old) one, a probe that watches both during an update, and what updating costs over time.
+Questions grouped by what happened to their fact, the table of right (new) and stale (old) answers
+(scored by utils.scoring.drift_scores), a probe that watches both during an update, and what updating
+costs over time.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import accumulate
 
-from .evaluate import Result, evaluate, is_correct
+from .evaluate import evaluate
+from .scoring import drift_scores
 from .world import World, changed_facts
 
 GROUPS = ("changed", "changed, paraphrased", "unchanged", "new")
@@ -27,20 +29,11 @@ def drift_questions(old: World, new: World) -> dict[str, list]:
             "unchanged": diff["unchanged"], "new": diff["new"]}
 
 
-def is_stale(result: Result, old: World) -> bool:
-    """Did the model give the `old` world's answer, for a fact whose answer has changed since?"""
-    q = result.question
-    if q.drug not in old.drugs:
-        return False
-    was = old.as_of(q)
-    return was.answer != q.answer and is_correct(was, result.answer.text)
-
-
-def drift_scores(results: list[Result], old: World) -> dict[str, float]:
-    """Fraction right (the new answer) and, for facts that changed, fraction stale (the old one)."""
-    right = sum(r.correct for r in results) / len(results)
-    stale = sum(is_stale(r, old) for r in results) / len(results)
-    return {"right": right, "stale": stale}
+def drift_table(model, tokenizer, questions: dict[str, list], old: World) -> tuple[dict, dict]:
+    """Ask each group of `questions` (drift_questions) and score it: ({group: {"right", "stale"}},
+    {group: results}). The stale answers are `old`'s (scoring.drift_scores)."""
+    results = {group: evaluate(model, tokenizer, qs, progress=False) for group, qs in questions.items()}
+    return {group: drift_scores(rs, old) for group, rs in results.items()}, results
 
 
 def drift_probe(tokenizer, old: World, new: World, groups=("changed", "unchanged", "new")):
@@ -48,9 +41,9 @@ def drift_probe(tokenizer, old: World, new: World, groups=("changed", "unchanged
     questions = drift_questions(old, new)
 
     def probe(model) -> dict[str, float]:
+        table, _ = drift_table(model, tokenizer, {group: questions[group] for group in groups}, old)
         out = {}
-        for group in groups:
-            scores = drift_scores(evaluate(model, tokenizer, questions[group], progress=False), old)
+        for group, scores in table.items():
             out[group] = scores["right"]
             if group.startswith("changed"):
                 out[f"{group}: stale"] = scores["stale"]

@@ -1,144 +1,16 @@
-"""Asking the model many questions at once, and scoring the answers.
+"""Closed-book evaluation: ask a model every question (or clinical note) and score its answers.
 
-An answer is right when the expected answer (or an alias) appears as whole words in the model's
-first line, after normalising case, punctuation and spacing. For a question about a drug that
-does not exist the right answer is to abstain ("unknown", "I don't know", ...).
+The generation is utils/generation.py, the scoring rules utils/scoring.py; a quick run
+(utils.config.quick) asks a few of each kind.
 """
 from __future__ import annotations
 
-import copy
-import os
-import re
-from collections import defaultdict
-from dataclasses import dataclass
-
-import torch
-from tqdm.auto import tqdm
-from transformers import DynamicCache, LogitsProcessor, LogitsProcessorList
-
-from .batching import encode, left_pad
-from .clinical import Note, Scored, score_answers
+from .clinical import Note
 from .config import quick_sample
+from .generation import generate
 from .prompts import note_prompt, qa_prompt
-from .world import Question, is_unknown_answer
-
-UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class Answer:
-    text: str  # the first line the model wrote
-    probability: float  # the probability the model gave its own answer, token by token
-
-
-@dataclass(frozen=True)
-class Result:
-    question: Question
-    answer: Answer
-    correct: bool
-
-
-class _ChosenLogprobs(LogitsProcessor):
-    """Records, at each step, the log-probability of the token greedy decoding picks (the most
-    likely one), and leaves the scores as they are. It runs last, on the scores greedy decoding
-    chooses from. Keeping every step's scores over the 49,152-token vocabulary instead
-    (output_scores) cost 0.2 GB for a batch of 16 answers of 72 tokens, and that again to read them."""
-
-    def __init__(self):
-        self.steps: list[torch.Tensor] = []
-
-    def __call__(self, input_ids, scores):
-        self.steps.append(scores.float().log_softmax(-1).max(-1).values)
-        return scores
-
-
-# Prompts that all start with the same tokens (few-shot examples, a system instruction) have that
-# prefix read once, and every batch starts from a copy of its keys and values: reading a prompt is
-# most of the time an answer takes here. Shorter prefixes are not worth the copying.
-SHARED_PREFIX_MIN_TOKENS = 32
-
-
-def _shared_prefix(model, token_ids: list[list[int]]):
-    """(prefix token ids, its key-value cache), or ([], None) if the prompts share too little, or
-    there is one prompt (nothing to share: the copy would only cost time, ~0.2 s an answer).
-    Every prompt keeps at least one token of its own, so each has a position to predict from."""
-    if len(token_ids) < 2:
-        return [], None
-    prefix = os.path.commonprefix(token_ids)[:min(map(len, token_ids)) - 1]
-    if len(prefix) < SHARED_PREFIX_MIN_TOKENS:
-        return [], None
-    cache = DynamicCache(config=model.config)
-    model(input_ids=torch.tensor([prefix], device=next(model.parameters()).device), past_key_values=cache)
-    return prefix, cache
-
-
-@torch.no_grad()
-def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 12, batch_size: int = 64,
-             progress: bool = True, first_line_only: bool = True) -> list[Answer]:
-    """Greedy answers, batched; each stops at the end of its first line.
-
-    first_line_only=False: answers run to the end token (or max_new_tokens), newlines included,
-    e.g. for XML a model may spread over several lines.
-    On a CPU a larger batch answers more questions a second (the per-token overhead is shared).
-    """
-    device = next(model.parameters()).device
-    stop_ids = {tokenizer.eos_token_id, tokenizer.pad_token_id}
-    token_ids = [tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
-    prefix, prefix_cache = _shared_prefix(model, token_ids)
-    # Similar lengths share a batch, so little compute goes to padding.
-    order = sorted(range(len(prompts)), key=lambda i: len(token_ids[i]))
-    answers: list[Answer | None] = [None] * len(prompts)
-    batches = range(0, len(order), batch_size)
-    for start in tqdm(batches, desc="answering", unit="batch", disable=not progress or len(batches) < 2):
-        rows = order[start:start + batch_size]
-        # The shared prefix, then each prompt's own tokens, left-padded: the padding sits between
-        # them, masked, and positions count real tokens only, as if each prompt stood alone.
-        input_ids, mask, _ = left_pad([token_ids[i][len(prefix):] for i in rows], tokenizer.pad_token_id, device)
-        input_ids = torch.cat([torch.tensor([prefix] * len(rows), dtype=input_ids.dtype, device=device),
-                               input_ids], 1)
-        mask = torch.cat([torch.ones(len(rows), len(prefix), dtype=mask.dtype, device=device), mask], 1)
-        cache = None
-        if prefix_cache is not None:
-            cache = copy.deepcopy(prefix_cache)
-            cache.batch_repeat_interleave(len(rows))
-        chosen = _ChosenLogprobs()
-        sequences = model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                   do_sample=False, stop_strings=["\n"] if first_line_only else None,
-                                   tokenizer=tokenizer, pad_token_id=tokenizer.pad_token_id,
-                                   logits_processor=LogitsProcessorList([chosen]), past_key_values=cache)
-        new_tokens = sequences[:, input_ids.shape[1]:]
-        logprobs = torch.stack(chosen.steps, 1)
-        for r, i in enumerate(rows):
-            tokens = new_tokens[r].tolist()
-            # The answer ends at the first end token or (first_line_only) at the token that starts
-            # a new line.
-            end = next((t for t, tok in enumerate(tokens)
-                        if tok in stop_ids or (first_line_only and "\n" in tokenizer.decode([tok]))),
-                       len(tokens))
-            text = tokenizer.decode(tokens[:end + 1], skip_special_tokens=True)
-            if first_line_only:
-                text = text.split("\n")[0]
-            # The probability of the whole answer, the token that ended it included: an empty
-            # answer is then not "certain" by default.
-            logprob = sum(logprobs[r, :end + 1].tolist())
-            answers[i] = Answer(text.strip(), float(torch.tensor(logprob).exp()))
-    return answers
-
-
-def normalize(text: str) -> str:
-    text = text.lower().replace("\u2019", "'")
-    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # "2,000 mg" is "2000 mg"
-    text = re.sub(r"(\d)\s*mg\b", r"\1 mg", text)
-    text = re.sub(r"[^\w\s'.]", " ", text)
-    text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # "100.0" stays one number, not "100 0"
-    return " ".join(text.split())
-
-
-def is_correct(question: Question, text: str) -> bool:
-    if question.answer == UNKNOWN:
-        return is_unknown_answer(text)
-    said = f" {normalize(text)} "
-    return any(f" {normalize(a)} " in said for a in (question.answer, *question.aliases) if normalize(a))
+from .scoring import Result, Scored, is_correct, score_answers
+from .world import Question
 
 
 def evaluate(model, tokenizer, questions: list[Question], prompt=qa_prompt, **generate_kwargs) -> list[Result]:
@@ -148,38 +20,6 @@ def evaluate(model, tokenizer, questions: list[Question], prompt=qa_prompt, **ge
     return [Result(q, a, is_correct(q, a.text)) for q, a in zip(questions, answers)]
 
 
-def accuracy(results: list[Result]) -> float:
-    return sum(r.correct for r in results) / len(results) if results else float("nan")
-
-
-def accuracy_by_kind(results: list[Result]) -> dict[str, float]:
-    groups: dict[str, list[Result]] = defaultdict(list)
-    for r in results:
-        groups[r.question.kind].append(r)
-    return {kind: accuracy(rs) for kind, rs in groups.items()}
-
-
-@torch.no_grad()
-def answer_probability(model, tokenizer, prompts: list[str], answers: list[str], batch_size: int = 16) -> list[float]:
-    """The probability the model gives a *given* answer (e.g. the stale one) after each prompt."""
-    device = next(model.parameters()).device
-    probs = []
-    for start in range(0, len(prompts), batch_size):
-        # The answer without its end token: how likely these words are, not that it stops there.
-        rows = [encode(tokenizer, p, a) for p, a in zip(prompts[start:start + batch_size],
-                                                         answers[start:start + batch_size])]
-        answer_ids = [ids[-n:-1] for ids, n in rows]
-        input_ids, mask, positions = left_pad([ids[:-1] for ids, _ in rows], tokenizer.pad_token_id, device)
-        keep = max(len(a) for a in answer_ids) + 1
-        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                       logits_to_keep=keep).logits
-        logprobs = logits.float().log_softmax(-1)
-        for r, ids in enumerate(answer_ids):
-            steps = logprobs[r, keep - len(ids) - 1:keep - 1]
-            probs.append(float(steps.gather(1, torch.tensor(ids, device=device)[:, None]).sum().exp()))
-    return probs
-
-
 # The longest expected diagnosis is 38 tokens with its leading space, plus the end token.
 XML_MAX_NEW_TOKENS = 44
 
@@ -187,7 +27,7 @@ XML_MAX_NEW_TOKENS = 44
 def evaluate_xml(model, tokenizer, notes: list[Note], prompt=note_prompt,
                  max_new_tokens: int = XML_MAX_NEW_TOKENS, batch_size: int = 16,
                  **generate_kwargs) -> list[Scored]:
-    """Ask for the diagnosis XML of each note and score it (clinical.score_answers).
+    """Ask for the diagnosis XML of each note and score it (scoring.score_answers).
 
     prompt: note text -> prompt, by default the compact `Note: ...\\nXML:` the adapter is trained on.
     batch_size: 16, 32 and 64 take 20, 17 and 16 s for 48 notes on 2 cores, at the same peak memory.

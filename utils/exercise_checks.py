@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 
 from .checkpoint import loss_fell
-from .config import quick
 from .clinical import FIELDS, to_xml
+from .config import quick
 from .prompts import note_prompt, qa_prompt
 
 # utils.recipes is imported inside the checks that need it: it loads transformers and peft (about
@@ -111,7 +111,7 @@ SUMMARY_KEYS = ("valid", "fields", *FIELDS)
 
 
 def _summary_problems(name: str, summary, n_notes: int) -> list[str]:
-    """Problems with `summary` as clinical.summarize's result for n_notes notes (each share a multiple
+    """Problems with `summary` as scoring.summarize's result for n_notes notes (each share a multiple
     of 1/n_notes); empty when there are none."""
     if summary is None:
         return [f"{name} is still None: score the adapter with summarize(evaluate_xml(...)) (the TODO above)"]
@@ -129,7 +129,8 @@ def check_before(before, weakest, n_notes: int) -> None:
     if not problems:
         lowest = min(before[f] for f in FIELDS)
         if weakest not in FIELDS:
-            problems.append(f"weakest should name the field the adapter gets right least often: one of {', '.join(FIELDS)}")
+            problems.append(f"weakest should name the field the adapter gets right least often: "
+                            f"one of {', '.join(FIELDS)}")
         elif before[weakest] != lowest:
             problems.append(f"the adapter gets {weakest!r} right on {before[weakest]:.0%} of the notes; "
                             f"another field scores lower: look at before again")
@@ -144,7 +145,8 @@ def check_fix(pairs, lab_train, history, after, n_notes: int) -> None:
     problems = []
     lab_pairs = [(note_prompt(n.text), to_xml(n.expected)) for n in lab_train]
     if not pairs:
-        problems.append(f"pairs is empty: notebook 03's 48 notes (xml_pairs(48)) plus the {len(lab_train)} lab requests")
+        problems.append(f"pairs is empty: notebook 03's 48 notes (xml_pairs(48)) plus the {len(lab_train)} "
+                        f"lab requests")
     else:
         missing = sum(p not in pairs for p in lab_pairs)
         if missing:
@@ -192,10 +194,12 @@ def check_expand(expand: Callable[[str], str], synonyms: Mapping[str, str], lay_
             problems.append(f"expand({question!r}) should add {medical!r}; it returned {expanded!r}")
     plain = "Who makes Altrevon?"
     if expand(plain) != plain:
-        problems.append(f"a question with no lay term should come back unchanged: expand({plain!r}) returned {expand(plain)!r}")
+        problems.append(f"a question with no lay term should come back unchanged: expand({plain!r}) returned "
+                        f"{expand(plain)!r}")
     uncovered = [q for q in lay_questions if expand(q) == q]
     if uncovered:
-        problems.append(f"your table has no term for {uncovered[0]!r}" + (f" (and {len(uncovered) - 1} more)" if len(uncovered) > 1 else ""))
+        problems.append(f"your table has no term for {uncovered[0]!r}"
+                        + (f" (and {len(uncovered) - 1} more)" if len(uncovered) > 1 else ""))
     verdict(problems, f"expand adds the medical term of each of the {len(synonyms)} lay terms in the table")
 
 
@@ -205,7 +209,8 @@ def check_costs(unseen_phrasings: Mapping, no_leaflet: Mapping, synonyms: Mappin
     drug that answers them), and questions using one of its terms that no leaflet answers (None)."""
     problems = []
     if len(unseen_phrasings) < minimum:
-        problems.append(f"write at least {minimum} phrasings the table does not know (you have {len(unseen_phrasings)})")
+        problems.append(f"write at least {minimum} phrasings the table does not know "
+                        f"(you have {len(unseen_phrasings)})")
     for question, drug in unseen_phrasings.items():
         known = [lay for lay in synonyms if lay.lower() in question.lower()]
         if drug not in world.drugs:

@@ -16,9 +16,8 @@ from dataclasses import dataclass, replace
 import ipywidgets as widgets
 
 from .combined import diagnose
-from .evaluate import generate
-from .prompts import qa_prompt
-from .reader import passage_text, reader_prompt
+from .generation import generate
+from .prompts import passage_text, qa_prompt, reader_prompt
 from .world import UNKNOWN
 
 KINDS = {"question": "question", "note": "clinical note"}  # System.accepts -> what the learner sees
@@ -53,7 +52,7 @@ def closed_book(name: str, model, tokenizer, prompt=qa_prompt) -> System:
 
 
 def with_retrieval(name: str, model, tokenizer, retriever, threshold: float, shots=()) -> System:
-    """A model reading the best leaflet before the question, the prompt of utils.reader.rag_prompt
+    """A model reading the best leaflet before the question, the prompt of utils.rag.rag_prompt
     (k=1); below `threshold` it says "unknown" without asking the model, as abstain_below does."""
     def answer(question: str) -> Reply:
         [top] = retriever.search(question, 1)
@@ -276,7 +275,8 @@ class Explorer:
         (nbval, a static viewer): ask each (kind, text); with `edit` = (drug, new text), save that
         leaflet (it stays edited, as after a click) and ask the first question again."""
         if any(kind not in KINDS for kind, _ in inputs):
-            raise ValueError(f"Unknown kind in {[k for k, _ in inputs]}: each input is (kind, text), kind one of {list(KINDS)}.")
+            raise ValueError(f"Unknown kind in {[k for k, _ in inputs]}: each input is (kind, text), "
+                             f"kind one of {list(KINDS)}.")
         reports = [self._demo_ask(kind, text) for kind, text in inputs]
         if edit:
             drug, text = edit

@@ -59,23 +59,23 @@ def cost_over_time(timelines: dict[str, list[float]], title: str, unit: str = "s
     return ax
 
 
-def comparison_figure(h: dict):
+def comparison_figure(h):
     """Notebook 05's summary in three panels, from utils.comparison.headline: facts by question
     kind, the cost of one update, and valid XML by method."""
     fig, (facts, update, xml) = plt.subplots(1, 3, figsize=(12, 3.8), width_ratios=[2.2, 1, 1])
     with_unknown = lambda acc, abstains: {**acc, "unknown drug\n(abstains)": abstains}  # noqa: E731
-    accuracy_bars({"fine-tuned": with_unknown(h["tuned"], h["tuned abstains"]),
-                   "retrieval": with_unknown(h["retrieval"], h["retrieval abstains"])},
+    accuracy_bars({"fine-tuned": with_unknown(h.tuned, h.tuned_abstains),
+                   "retrieval": with_unknown(h.retrieval, h.retrieval_abstains)},
                   "Facts: right answers by question kind", ax=facts)
     facts.tick_params(axis="x", labelsize=8)
-    seconds = {"full retrain": h["retrain seconds"], "incremental update": h["update seconds"],
-               "edit documents": h["reindex ms"] / 1000}
+    seconds = {"full retrain": h.retrain_seconds, "incremental update": h.update_seconds,
+               "edit documents": h.reindex_ms / 1000}
     bars = update.bar(range(3), list(seconds.values()), color=[COLORS[k] for k in seconds])
     update.bar_label(bars, labels=[f"{v:.0f} s" if v >= 1 else f"{v * 1000:.1f} ms" for v in seconds.values()],
                      fontsize=8, padding=1)
     update.set_xticks(range(3), ["full\nretrain", "incremental\nupdate", "edit\ndocuments"], fontsize=8)
     update.set(yscale="log", ylim=(1e-4, 1e3), ylabel="seconds (log)", title="Updates: one change of facts")
-    valid = {"instruction": h["xml zero-shot"], "2 examples": h["xml few-shot"], "LoRA adapter": h["xml adapter"]}
+    valid = {"instruction": h.xml_zero_shot, "2 examples": h.xml_few_shot, "LoRA adapter": h.xml_adapter}
     bars = xml.bar(range(3), [v * 100 for v in valid.values()],
                    color=[COLORS["base"], COLORS["base"], COLORS["fine-tuned"]])
     xml.bar_label(bars, fmt="%.0f", fontsize=8, padding=1)

@@ -1,9 +1,17 @@
-"""How every lesson asks the model a question.
+"""Every prompt and instruction the lessons send a model, in one place.
 
-Compact `Q: ...\nA:` prompts, no system prompt: the prototype learned facts in half the time of the
-47-token chat template, and on a CPU every prompt token is paid for on every training step.
+Compact completion prompts (`Q: ...\nA:`, `Note: ...\nXML:`, `Passage: ...\nQ: ...\nA:`), no system
+prompt: the prototype learned facts in half the time of the 47-token chat template, and on a CPU
+every prompt token is paid for on every training step. The chat format is for the untuned model,
+asked with an instruction. Trained adapters and committed outputs depend on these exact strings
+(tests/test_prompts.py pins them).
 """
 from __future__ import annotations
+
+from dataclasses import replace
+
+from .clinical import Diagnosis, to_xml
+from .datafiles import without_heading as passage_text  # a leaflet as the reader is shown it
 
 
 def qa_prompt(question: str) -> str:
@@ -24,16 +32,82 @@ def chat_prompt(tokenizer, message: str, system: str | None = None,
     return tokenizer.apply_chat_template(turns, add_generation_prompt=True, tokenize=False)
 
 
+# ---------------------------------------------------------------- the diagnosis XML (notebooks 03 and 05)
+
 def note_prompt(note: str) -> str:
     """The compact prompt the XML adapter learns to complete: the note, then `XML:` (~5 tokens
     of frame, no instruction; the adapter learns the task from the examples)."""
     return f"Note: {note.strip()}\nXML:"
 
 
-# How you would ask a chat model for the diagnosis XML without training it: the schema in words,
-# with one line of example XML. The baselines of notebook 03 send it as the system prompt.
-XML_INSTRUCTION = ("Write the diagnosis in the user's clinical note as one line of XML in exactly this form: "
-                   "<diagnosis><age>54</age><sex>female</sex><condition>gout</condition>"
-                   "<severity>moderate</severity></diagnosis>\n"
-                   "sex is female or male; condition is in lower case; severity is mild, moderate or severe. "
-                   "Answer with the XML only.")
+def _xml_instruction(example: Diagnosis, more_rules: str = "") -> str:
+    """How you would ask a chat model for the diagnosis XML without training it: the schema in
+    words, with one line of example XML."""
+    return (f"Write the diagnosis in the user's clinical note as one line of XML in exactly this form: "
+            f"{to_xml(example)}\nsex is female or male; condition is in lower case; severity is mild, "
+            f"moderate or severe{more_rules}. Answer with the XML only.")
+
+
+_EXAMPLE = Diagnosis(age=54, sex="female", condition="gout", severity="moderate")
+# The baselines of notebook 03 send it as the system prompt.
+XML_INSTRUCTION = _xml_instruction(_EXAMPLE)
+# Notebook 05: the same with the treatment added, for the untuned model of the combined system's comparison.
+TREATMENT_INSTRUCTION = _xml_instruction(
+    replace(_EXAMPLE, drug="Examplomab", max_daily_dose_mg=40),
+    "; the treatment is the drug for the condition and its maximum daily dose in mg, as the leaflet says "
+    "when there is one")
+
+
+def xml_chat_prompt(tokenizer, note: str, examples: list[tuple[str, str]] = ()) -> str:
+    """The untuned model asked for a note's diagnosis XML: XML_INSTRUCTION, then optional
+    (note, XML) examples (few-shot), then the note."""
+    return chat_prompt(tokenizer, note, system=XML_INSTRUCTION, examples=examples)
+
+
+def treatment_prompt(tokenizer, note: str, passage: str | None = None) -> str:
+    """The untuned model asked for the diagnosis with its treatment: TREATMENT_INSTRUCTION, then
+    the note, after a retrieved leaflet if any."""
+    leaflet = f"Leaflet: {passage_text(passage)}\n\n" if passage else ""
+    return chat_prompt(tokenizer, f"{leaflet}Note: {note.strip()}", system=TREATMENT_INSTRUCTION)
+
+
+# ---------------------------------------------------------------- reading a passage (notebooks 04 and 05)
+
+def reader_followup(question: str) -> str:
+    """A question after its passage, or after the previous answer about the same passage (packed
+    training examples)."""
+    return f"\nQ: {question.strip()}\nA:"
+
+
+def reader_prompt(passage: str, question: str, shots: tuple[tuple[str, str, str], ...] = ()) -> str:
+    """A compact completion prompt: optional (passage, question, answer) examples, then ours."""
+    blocks = [f"Passage: {p}{reader_followup(q)} {a}" for p, q, a in shots]
+    blocks.append(f"Passage: {passage_text(passage)}{reader_followup(question)}")
+    return "\n\n".join(blocks)
+
+
+def treatment_question(condition: str) -> str:
+    """What the combined system asks the reader about a diagnosed condition's leaflet."""
+    return f"Which drug treats {condition}?"
+
+
+def dose_question(drug: str) -> str:
+    return f"What is the maximum daily dose of {drug}?"
+
+
+# Two in-context examples for the base model, each answered by copying from its passage, about
+# invented drugs. Fixed text, not drawn from the reader's training leaflets: the base model's score
+# moves a lot with its examples (leaflet-only facts 57 % with these, 14 % with another two drawn the
+# same way), so a change to the reader's training data must not change this prompt.
+# No "unknown" example: with a shot answered "unknown" the base model said "unknown" to many
+# answerable t0 questions (23-58 % right a kind); with these two it got 68-92 %. Unknown drugs are
+# left to the retrieval score threshold.
+TWO_SHOTS = (
+    ("Fairholm Health makes Rosulzole, which doctors prescribe for back pain. Dr. Runa Nakashima found the "
+     "molecule, and approval followed in 1992. Keep the pack out of the reach of children. The highest daily "
+     "dose is 250 mg.", "Who is the manufacturer of Rosulzole?", "Fairholm Health"),
+    ("Voruuvex is a tablet for adults with chapped lips. Dr. Runa Moreau discovered it, and regulators approved "
+     "it in 2022. The company Juniper Health makes Voruuvex. Tell your doctor if you have kidney problems. No "
+     "more than 750 mg should be taken in one day.", "For what illness would a doctor prescribe Voruuvex?",
+     "chapped lips"),
+)

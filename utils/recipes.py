@@ -10,8 +10,8 @@ from dataclasses import replace
 
 from .clinical import Note, load_notes, to_xml
 from .drift import drift_probe
-from .prompts import note_prompt, qa_prompt
-from .reader import reader_examples, reader_followup, reader_prompt
+from .prompts import note_prompt, qa_prompt, reader_followup, reader_prompt
+from .reader_data import reader_examples
 from .train import TrainConfig, adapter_folder, is_cached, train_adapter
 from .world import World, changed_facts, load_world, time_points
 
@@ -111,26 +111,8 @@ def xml_tuned_model(base, tokenizer, n_train: int = 48, cfg: TrainConfig = XML_R
 
 # The reader adapter of notebook 04: a behaviour ("answer from the passage, copy names exactly,
 # say unknown when it does not say"), learned on invented drugs that share nothing with the world.
-# Measured with benchmarks/reader.py on 2 cores, t0 retrieval with the threshold, trained / paraphrase /
-# reversed % (documented and unknown 100 % unless given), and the 15 changed facts after the t1 edits:
-#   the recipe: 176 leaflets, packed, 1 epoch (~120 s), seeds 0, 1, 2   92 / 91 / 100, 99 / 98 / 100,
-#                                                                       98 / 95 / 90; 15/15 each
-#   the previous one: 44 leaflets, a question an example, 2 epochs      91 / 88 / 92, 15/15
-#   88 leaflets, a question an example, 1 epoch, seeds 0, 1             91 / 88 / 98, 91 / 90 / 98
-#     the same, lr 3e-3                        98 / 98 / 98 (documented 78), 99 / 98 / 92
-#     the same, 2 epochs (248 s: too slow for the notebook)             95 / 95 / 98
-#   88 leaflets packed, 2 epochs, seeds 0, 1, 2                         99 / 96 / 100, 94 / 82 / 95
-#                                                                       (documented 88), 92 / 88 / 85
-#     the same in batches of 4, seeds 0, 1                              100 / 99 / 98, 80 / 75 / 98
-# Packed: one example a leaflet, its questions one after the other, so the leaflet is read once
-# instead of once a question, half the tokens; one pass over twice the leaflets costs what two
-# passes did. Every recipe that shows each leaflet twice was a lottery between seeds (the "Who makes
-# X?" questions most: answered with the discoverer or the drug's own name); one pass over many
-# leaflets made the seeds agree better. The 88- and 176-leaflet sets have more conditions (repeated
-# past 102), two templates with "<maker> makes it" after the discoverer's sentence (the layout the
-# older reader got wrong most), and more maker and reversed wordings. Tried before, none better than
-# the noise: the question before the passage, shuffled sentences, 3-4 questions a leaflet, 3 epochs,
-# asking the maker on every leaflet.
+# Measured with benchmarks/reader.py: 176 packed leaflets, one pass (~120 s on 2 cores); the recipes
+# tried before it, and why this one, are in benchmarks/README.md.
 READER_RECIPE = TrainConfig(epochs=1, lr=2e-3, batch_size=8, lora_r=16, lora_alpha=32)
 
 

@@ -96,6 +96,17 @@ class Retriever:
         return [Passage(self._names[i], self.documents[self._names[i]], float(scores[i])) for i in best]
 
 
+def gold_leaflet(question) -> str:
+    """The leaflet that holds a question's answer: its drug's, or for a reversed question ("Which drug
+    treats X?") the answer's."""
+    return question.answer if question.kind == "reversed" else question.drug
+
+
+def recall_at(retriever: Retriever, questions: list, k: int) -> float:
+    """The fraction of questions whose answer's leaflet is among the k best passages."""
+    return sum(gold_leaflet(q) in [p.drug for p in retriever.search(q.text, k)] for q in questions) / len(questions)
+
+
 def choose_threshold(known: list[float], unknown: list[float]) -> float:
     """The top-score threshold that misclassifies the fewest questions (answerable ones must score
     at least it, unanswerable ones below it), in the middle of its gap so new data has a margin."""

@@ -1,6 +1,7 @@
 """The training loop: supervised fine-tuning on (prompt, answer) pairs, LoRA or full.
 
-The loss counts answer tokens only (the model should learn the answer, not the question).
+The loss counts answer tokens only (the model should learn the answer, not the question): what TRL's
+SFTTrainer does with a completion-only loss, here in a loop that reads straight through (`train`).
 Batches are left-padded so every answer sits at the end of its row: the output layer
 (576 x 49,152 weights, a fifth of the model's compute) then runs on the answer positions only.
 Trained LoRA adapters are cached as safetensors under the cache folder, keyed by a fingerprint
@@ -26,17 +27,18 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from tqdm.auto import tqdm
 
 from .batching import encode_turns, left_pad
-from .config import artifacts_dir, quick, seed_everything
+from .config import artifacts_dir, seed_everything
+from .config import quick as quick_run
 
 # peft asks transformers a question transformers 5 renamed; harmless, but it would fill every
 # training cell with a FutureWarning.
 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
-# A quick run (FTRAG_QUICK=1) trains on at most QUICK_EXAMPLES examples, spread over the data, for at
-# least two passes (so the loss falls: the last batches were seen before) and up to QUICK_SEEN
-# examples in all, in batches of at most QUICK_BATCH_SIZE: every step of the loop runs, in seconds,
-# but little is learned.
+# A quick run (train(quick=True); train_adapter passes config.quick(), FTRAG_QUICK=1) trains on at
+# most QUICK_EXAMPLES examples, spread over the data, for at least two passes (so the loss falls: the
+# last batches were seen before) and up to QUICK_SEEN examples in all, in batches of at most
+# QUICK_BATCH_SIZE: every step of the loop runs, in seconds, but little is learned.
 QUICK_EXAMPLES = 8
 QUICK_SEEN = 16
 QUICK_BATCH_SIZE = 4
@@ -102,39 +104,73 @@ def _batches(encoded, batch_size, generator, pad_id, device):
         yield [_padded(group, pad_id, device) for group in _micro_batches(rows)]
 
 
+def quick_cut(pairs: list, cfg: TrainConfig) -> tuple[list, TrainConfig]:
+    """A quick run's training: at most QUICK_EXAMPLES examples spread over the data, two or more
+    passes, small batches."""
+    pairs = pairs[::-(-len(pairs) // QUICK_EXAMPLES)]
+    return pairs, replace(cfg, epochs=max(2, min(cfg.epochs, QUICK_SEEN // len(pairs))),
+                          batch_size=min(cfg.batch_size, QUICK_BATCH_SIZE))
+
+
+def _schedule(optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """A short linear warm-up, then a cosine decay that lets a high learning rate settle."""
+    warmup = max(1, steps // 10)
+
+    def lr_factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+
+
+def _backward(model, micro_batches) -> tuple[float, int]:
+    """Forward and backward passes over one batch, micro-batch by micro-batch: the gradients add up
+    to those of the mean loss over the batch's answer tokens. Returns that loss and the tokens read."""
+    answer_tokens = sum(int((labels[:, 1:] != -100).sum()) for *_, labels in micro_batches)
+    batch_loss, tokens = 0.0, 0
+    for input_ids, mask, positions, labels in micro_batches:
+        # Logits of the answer positions only: `labels` covers the last columns (see _padded).
+        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                       logits_to_keep=labels.shape[1]).logits
+        loss = torch.nn.functional.cross_entropy(
+            logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100,
+            reduction="sum") / answer_tokens
+        loss.backward()
+        batch_loss += loss.item()
+        tokens += int(mask.sum())
+    return batch_loss, tokens
+
+
 Probe = Callable[[object], dict]  # model -> measurements, e.g. accuracies
 
 
 def train(model, tokenizer, pairs: list[tuple[str, ...]], cfg: TrainConfig = TrainConfig(),
-          desc: str = "training", probe: Probe | None = None, probe_every: int = 0) -> History:
+          desc: str = "training", probe: Probe | None = None, probe_every: int = 0,
+          quick: bool = False) -> History:
     """Train the parameters of `model` that require grad on (prompt, answer) pairs, or on
     (prompt, answer, prompt, answer, ...) examples: several answers in one sequence (encode_turns).
 
+    The standard tool for this is TRL's SFTTrainer with a completion-only loss; this loop does the
+    same in a page, faster on a CPU: left-padded batches put every answer at the end of its row, so
+    the output layer runs on the answer positions only, and several questions about one passage share
+    one example, so the passage is read once (fewer prompt tokens, the cost of CPU training).
+
     With a probe, it measures the model before the first step, every `probe_every` steps and
-    after the last; its time is not counted in `History.seconds`. In a quick run (config.quick)
-    it trains on at most QUICK_EXAMPLES examples, spread over the pairs, in a few short passes.
+    after the last; its time is not counted in `History.seconds`. quick: a quick run's smoke test
+    (quick_cut): a few examples, a few short passes.
     """
     if not pairs:
         raise ValueError("No training examples: pass a non-empty list of (prompt, answer) pairs.")
-    if quick():
-        pairs = pairs[::-(-len(pairs) // QUICK_EXAMPLES)]  # spread over the data, at most QUICK_EXAMPLES
-        cfg = replace(cfg, epochs=max(2, min(cfg.epochs, QUICK_SEEN // len(pairs))),
-                      batch_size=min(cfg.batch_size, QUICK_BATCH_SIZE))
+    if quick:
+        pairs, cfg = quick_cut(pairs, cfg)
     seed_everything(cfg.seed)
     device = next(model.parameters()).device
     encoded = [encode_turns(tokenizer, pair) for pair in pairs]
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     steps = cfg.epochs * -(-len(encoded) // cfg.batch_size)
-    warmup = max(1, steps // 10)
-
-    def lr_factor(step: int) -> float:
-        # A short linear warm-up, then a cosine decay that lets a high learning rate settle.
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
-
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    schedule = _schedule(optimizer, steps)
     generator = torch.Generator().manual_seed(cfg.seed)
     history = History(examples=len(pairs), trainable_parameters=sum(p.numel() for p in params))
     probing = 0.0
@@ -155,23 +191,13 @@ def train(model, tokenizer, pairs: list[tuple[str, ...]], cfg: TrainConfig = Tra
     with tqdm(total=steps, desc=desc, unit="step") as bar:
         for _ in range(cfg.epochs):
             for micro_batches in _batches(encoded, cfg.batch_size, generator, tokenizer.pad_token_id, device):
-                # The mean over the batch's answer tokens, summed micro-batch by micro-batch.
-                answer_tokens = sum(int((labels[:, 1:] != -100).sum()) for *_, labels in micro_batches)
-                batch_loss = 0.0
-                for input_ids, mask, positions, labels in micro_batches:
-                    logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                                   logits_to_keep=labels.shape[1]).logits
-                    loss = torch.nn.functional.cross_entropy(
-                        logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100,
-                        reduction="sum") / answer_tokens
-                    loss.backward()
-                    batch_loss += loss.item()
-                    history.tokens += int(mask.sum())
+                loss, tokens = _backward(model, micro_batches)
                 optimizer.step()
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
-                history.losses.append(batch_loss)
-                bar.set_postfix(loss=f"{batch_loss:.3f}")
+                history.losses.append(loss)
+                history.tokens += tokens
+                bar.set_postfix(loss=f"{loss:.3f}")
                 bar.update()
                 if probe_every and len(history.losses) % probe_every == 0:
                     measure(len(history.losses))
@@ -197,15 +223,21 @@ def with_lora(base, cfg: TrainConfig = TrainConfig()) -> PeftModel:
     return get_peft_model(weight_sharing_copy(base), lora)
 
 
+# Part of every adapter's fingerprint: bump it when a change to the code changes what training
+# produces from the same data and settings (the encoding, the loss, the schedule, the batching), so that
+# every cached adapter is trained again instead of being reused.
+CODE_VERSION = 1
+
+
 def fingerprint(base, pairs, cfg: TrainConfig, start: Path | None = None,
                 probe_every: int | None = None) -> str:
-    """Changes whenever the data, the settings, the base model, the starting adapter or the
-    probing cadence (whose readings are cached with the history) change."""
+    """Changes whenever the data, the settings, the base model, the starting adapter, the probing
+    cadence (whose readings are cached with the history) or CODE_VERSION change."""
     model = base.config.to_dict()
     # The model's name, not the folder it was loaded from: a cache moved elsewhere (FTRAG_CACHE)
     # must still find its adapters.
     model["_name_or_path"] = Path(model.get("_name_or_path", "")).name
-    blob = {"model": model, "pairs": pairs, "cfg": asdict(cfg)}
+    blob = {"model": model, "pairs": pairs, "cfg": asdict(cfg), "code": CODE_VERSION}
     if start is not None:
         blob["start"] = Path(start).name  # itself a fingerprint of what the start was trained on
     if probe_every is not None:
@@ -231,7 +263,8 @@ def train_adapter(name: str, base, tokenizer, pairs: list[tuple[str, str]],
     `start`: the folder of a cached adapter to continue training (e.g. an update of a fact-tuned
     model); otherwise a fresh adapter. Returns the tuned model (a copy; `base` is unchanged) and
     its training history, with the probe's readings when it was trained with one. The copy
-    shares the base's weights (`weight_sharing_copy`): never merge an adapter into it.
+    shares the base's weights (`weight_sharing_copy`): never merge an adapter into it. In a quick
+    run (config.quick) it trains quick_cut's few steps, kept apart from full runs (config.artifacts_dir).
     """
     if cfg.lora_r <= 0:
         raise ValueError("train_adapter trains LoRA adapters (lora_r > 0); for full fine-tuning "
@@ -247,7 +280,8 @@ def train_adapter(name: str, base, tokenizer, pairs: list[tuple[str, str]],
     else:
         seed_everything(cfg.seed)
         model = PeftModel.from_pretrained(weight_sharing_copy(base), start, is_trainable=True)
-    history = train(model, tokenizer, pairs, cfg, desc=name, probe=probe, probe_every=probe_every)
+    history = train(model, tokenizer, pairs, cfg, desc=name, probe=probe, probe_every=probe_every,
+                    quick=quick_run())
     staging = folder.with_name(folder.name + ".partial")
     model.save_pretrained(staging)  # safetensors
     (staging / "history.json").write_text(json.dumps(asdict(history)))

@@ -24,7 +24,9 @@ STATUSES = ("available", "withdrawn")
 TRAINED_ATTRIBUTES = ("treats", "maker")  # taught by fine-tuning
 DOCUMENTED_ATTRIBUTES = ("max_daily_dose_mg", "year_approved", "discoverer")  # only in leaflets
 KINDS = ("trained", "paraphrase", "reversed", "documented", "unknown", "control")
-UNKNOWN = "unknown"  # expected answer for drugs that are not in the world
+# The expected answer about a drug that is not in the world, and what a system says when it abstains
+# (utils.scoring.is_unknown_answer accepts its other ways of saying so).
+UNKNOWN = "unknown"
 # One held-out phrasing a fact (80 questions at t0) keeps a closed-book evaluation under a
 # minute on a laptop CPU; the rotation still uses every template about equally often.
 PARAPHRASES_PER_FACT = 1
@@ -179,21 +181,23 @@ def changed_facts(old: World, new: World) -> dict[str, list[Question]]:
     return out
 
 
-# Phrases with which a model abstains. Hedged answers ("not sure, maybe gout") count as
-# abstaining too: for the unknown-drug lesson, hedging is the behaviour we hope to see.
-_ABSTAIN = re.compile(
-    r"\b(unknown|unsure|not sure|no idea|i (?:don'?t|do not) know|"
-    r"(?:no|not have|don'?t have|do not have|lack) (?:any |enough )?(?:information|data|record)|"
-    r"not (?:familiar|aware)|never heard|(?:can ?not|can'?t|could ?n[o']t|unable to) (?:find|answer|say)|"
-    r"(?:does not|doesn'?t) (?:seem to )?exist|not a (?:known|real|recognised|recognized))\b",
-    re.IGNORECASE)
+def changed_documents(old: World, new: World) -> dict[str, str]:
+    """The leaflets of `new` that differ from `old`'s or are new, drug -> text: the whole update a
+    retrieval system needs (Retriever.update)."""
+    return {name: text for name, text in new.documents.items() if old.documents.get(name) != text}
 
 
-def is_unknown_answer(text) -> bool:
-    """Does a model answer abstain ("unknown", "I don't know", "not sure", "no information"...)?"""
-    if not isinstance(text, str):
-        return False
-    return bool(_ABSTAIN.search(text.replace("\u2019", "'")))
+def naming_words(worlds: list[World]) -> set[str]:
+    """The lower-cased words that name things in the test worlds: drug names (unknown ones too),
+    conditions, the first word of each maker ("Corvane"; "Pharma" is generic) and people's names."""
+    words = set()
+    for world in worlds:
+        for drug in world.drugs.values():
+            words.update([drug.name.lower(), drug.maker.split()[0].lower()])
+            words.update(drug.treats.lower().split())
+            words.update(drug.discoverer.lower().removeprefix("dr. ").split())
+        words.update(n.lower() for n in world.templates["unknown_drugs"])
+    return words
 
 
 # ---------------------------------------------------------------- questions from templates

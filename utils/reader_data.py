@@ -1,5 +1,5 @@
-"""The reader of a retrieval system: a prompt that puts a passage before the question, and
-synthetic leaflets to teach a small model the behaviour "answer from the passage".
+"""The reader adapter's training data: synthetic leaflets, and questions about them, that teach a
+small model the behaviour "answer from the passage".
 
 The reader adapter (utils/recipes.reader_tuned_model) is trained on leaflets about invented
 drugs, makers, people and conditions that are *disjoint* from the world in data/world/ (the idea of
@@ -12,37 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .config import quick_sample
-from .datafiles import without_heading as passage_text  # a leaflet as the reader is shown it
-from .evaluate import Answer, Result, generate, is_correct
-from .world import UNKNOWN, Question, World
-
-# ---------------------------------------------------------------- prompts
-
-
-def reader_followup(question: str) -> str:
-    """A question after its passage, or after the previous answer about the same passage (packed
-    training examples)."""
-    return f"\nQ: {question.strip()}\nA:"
-
-
-def reader_prompt(passage: str, question: str, shots: tuple[tuple[str, str, str], ...] = ()) -> str:
-    """A compact completion prompt: optional (passage, question, answer) examples, then ours."""
-    blocks = [f"Passage: {p}{reader_followup(q)} {a}" for p, q, a in shots]
-    blocks.append(f"Passage: {passage_text(passage)}{reader_followup(question)}")
-    return "\n\n".join(blocks)
-
-
-def rag_prompt(retriever, shots=(), k: int = 1):
-    """A prompt function for utils.evaluate.evaluate: retrieve, then put the top-k passages
-    (joined) before the question."""
-    def prompt(question: str) -> str:
-        passages = retriever.search(question, k)
-        return reader_prompt(" ".join(passage_text(p.text) for p in passages), question, shots)
-    return prompt
-
-
-# ---------------------------------------------------------------- synthetic leaflets
+from .world import UNKNOWN, World, naming_words
 
 # Parts of invented names; generated names that are, or sound like, names of the test world are
 # rejected in synthetic_drugs().
@@ -154,19 +124,6 @@ class Example:
     answer: str  # "unknown" when the passage does not say
 
 
-def _world_words(worlds: list[World]) -> set[str]:
-    """The lower-cased words that name things in the test worlds: drug names (unknown ones too),
-    conditions, the first word of each maker ("Corvane"; "Pharma" is generic) and people's names."""
-    words = set()
-    for world in worlds:
-        for drug in world.drugs.values():
-            words.update([drug.name.lower(), drug.maker.split()[0].lower()])
-            words.update(drug.treats.lower().split())
-            words.update(drug.discoverer.lower().removeprefix("dr. ").split())
-        words.update(n.lower() for n in world.templates["unknown_drugs"])
-    return words
-
-
 def _near(name: str, words: set[str]) -> bool:
     """Is `name` a test-world word, or one that looks like one (same first four and last two letters)?"""
     name = name.lower()
@@ -186,9 +143,12 @@ def synthetic_drugs(n: int, worlds: list[World], seed: int = 0) -> list[dict]:
         raise ValueError(f"ask for 2 to {MAX_SYNTHETIC_DRUGS} invented drugs (add name parts to "
                          f"_NAME_START for more); got {n!r}")
     rng = random.Random(seed)
-    taken = _world_words(worlds)
+    taken = naming_words(worlds)
     leaflets = " ".join(text.lower() for world in worlds for text in world.documents.values())
     conditions = [c for c in _CONDITIONS if not set(c.split()) & taken and c not in leaflets]
+    if not conditions:
+        raise ValueError("your world uses every condition the reader's leaflets could treat: add conditions "
+                         "to _CONDITIONS in utils/reader_data.py")
     rng.shuffle(conditions)
     makers = [m for m in _MAKER_FIRST if m.lower() not in taken]
     first = [f for f in _FIRST if f.lower() not in taken]
@@ -252,6 +212,7 @@ def reader_examples(worlds: list[World], n_drugs: int = 176, per_drug: int = 2,
     rng = random.Random(seed)
     drugs = synthetic_drugs(n_drugs, worlds, seed)
     attributes = list(_QUESTIONS)
+    conditions = {d["treats"] for d in drugs}
     examples = []
     for i, drug in enumerate(drugs):
         asked = rng.sample(attributes, per_drug)
@@ -269,80 +230,13 @@ def reader_examples(worlds: list[World], n_drugs: int = 176, per_drug: int = 2,
         leaflet = synthetic_leaflet(drug, rng, change)
         for attribute in asked:
             examples.append(Example(leaflet, _ask(drug, attribute, rng), _answer(drug, attribute)))
-        if rng.random() < unanswerable:
-            # Another drug's name or condition: the passage is about something else.
-            while True:  # conditions repeat when there are many drugs: not one this leaflet treats
+        if rng.random() < unanswerable and len(conditions) > 1:
+            # Another drug's name or condition: the passage is about something else. Not a drug that
+            # treats this leaflet's condition (conditions repeat when there are many drugs): its
+            # reversed question would be answerable here; with one condition for all, none is asked.
+            while True:
                 other = drugs[(i + rng.randrange(1, len(drugs))) % len(drugs)]
                 if other["treats"] != drug["treats"]:
                     break
             examples.append(Example(leaflet, _ask(other, rng.choice(attributes), rng), UNKNOWN))
     return examples
-
-
-# Two in-context examples for the base model, each answered by copying from its passage, about
-# invented drugs. Fixed text, not drawn from the reader's training leaflets: the base model's score
-# moves a lot with its examples (leaflet-only facts 57 % with these, 14 % with another two drawn the
-# same way), so a change to the reader's training data must not change this prompt.
-# No "unknown" example: with a shot answered "unknown" the base model said "unknown" to many
-# answerable t0 questions (23-58 % right a kind); with these two it got 68-92 %. Unknown drugs are
-# left to the retrieval score threshold.
-TWO_SHOTS = (
-    ("Fairholm Health makes Rosulzole, which doctors prescribe for back pain. Dr. Runa Nakashima found the "
-     "molecule, and approval followed in 1992. Keep the pack out of the reach of children. The highest daily "
-     "dose is 250 mg.", "Who is the manufacturer of Rosulzole?", "Fairholm Health"),
-    ("Voruuvex is a tablet for adults with chapped lips. Dr. Runa Moreau discovered it, and regulators approved "
-     "it in 2022. The company Juniper Health makes Voruuvex. Tell your doctor if you have kidney problems. No "
-     "more than 750 mg should be taken in one day.", "For what illness would a doctor prescribe Voruuvex?",
-     "chapped lips"),
-)
-
-
-def few_shot(worlds: list[World]) -> tuple[tuple[str, str, str], ...]:
-    """TWO_SHOTS, after checking that no drug, maker or person in them is one of `worlds` (your own
-    world may use these names: then an example would answer a test question)."""
-    taken = _world_words(worlds)
-    for passage, _, _ in TWO_SHOTS:
-        clash = sorted({w.strip(".,").lower() for w in passage.split()} & taken)
-        if clash:
-            raise ValueError(f"the few-shot examples in utils/reader.py name {clash}, which your world "
-                             f"also uses: rename them in TWO_SHOTS")
-    return TWO_SHOTS
-
-
-def found(question: str, retriever, threshold: float):
-    """The best passage for `question`, or None when it scores below `threshold` or no word of the
-    question is in any document (every score 0: the "best" passage is then just the first one)."""
-    best = retriever.search(question, 1)[0]
-    return best if best.score >= threshold and best.score > 0 else None
-
-
-def _abstained(question: Question) -> Result:
-    return Result(question, Answer(UNKNOWN, 1.0), is_correct(question, UNKNOWN))
-
-
-def abstain_below(results: list[Result], retriever, threshold: float) -> list[Result]:
-    """The same results, but "unknown" wherever the best passage for the question scored below
-    `threshold`: the system then says it does not know instead of letting the reader guess."""
-    return [r if found(r.question.text, retriever, threshold) else _abstained(r.question) for r in results]
-
-
-def read_found(model, tokenizer, questions: list[str], retriever, threshold: float, shots=(),
-               **generate_kwargs) -> list[Answer | None]:
-    """The reader's answer to each question from its best passage (rag_prompt), or None where
-    `found` finds no passage: those are never generated."""
-    hits = [found(q, retriever, threshold) for q in questions]
-    prompt = rag_prompt(retriever, shots)
-    read = iter(generate(model, tokenizer, [prompt(q) for q, hit in zip(questions, hits) if hit], **generate_kwargs))
-    return [next(read) if hit else None for hit in hits]
-
-
-def read_or_abstain(model, tokenizer, questions: list[Question], retriever, threshold: float, shots=(),
-                    **generate_kwargs) -> list[Result]:
-    """The retrieval system as it runs: "unknown" at once where the best passage scores below
-    `threshold`, the reader's answer from the passage elsewhere. The results of
-    abstain_below(evaluate(...)), without generating the answers it would throw away. A quick
-    run asks a few questions of each kind."""
-    questions = quick_sample(questions, lambda q: q.kind)
-    answers = read_found(model, tokenizer, [q.text for q in questions], retriever, threshold, shots,
-                         **generate_kwargs)
-    return [_abstained(q) if a is None else Result(q, a, is_correct(q, a.text)) for q, a in zip(questions, answers)]

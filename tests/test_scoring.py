@@ -1,0 +1,174 @@
+"""utils/scoring.py: every is-this-answer-right rule, and the fractions the lessons report."""
+import math
+from dataclasses import replace
+
+import pytest
+
+from utils.clinical import Diagnosis, Note, to_xml
+from utils.generation import Answer
+from utils.scoring import (
+    Result,
+    accuracy,
+    accuracy_by_kind,
+    facts_right,
+    field_accuracy,
+    is_correct,
+    is_unknown_answer,
+    normalize,
+    score_answers,
+    score_system,
+    summarize,
+)
+from utils.world import Question, load_world
+
+GOUT = Diagnosis(54, "female", "gout", "moderate")
+VALID = to_xml(GOUT)
+
+
+def q(answer, *aliases, kind="trained"):
+    return Question(kind, "a question?", answer, "Drug", "treats", tuple(aliases))
+
+
+# ---------------------------------------------------------------- normalize and is_correct
+
+@pytest.mark.parametrize("text, expected", [
+    ("Motion  Sickness!", "motion sickness"),
+    ("  Oskwell-Sciences. ", "oskwell sciences"),
+    ("40mg", "40 mg"), ("40 MG.", "40 mg"), ("40   mg", "40 mg"),
+    ("100.0", "100.0"), ("2,000 mg", "2000 mg"), ("1, 2", "1 2"), ("1.5 mg", "1.5 mg"), ("It was 2013.", "it was 2013"),
+    ("Crohn\u2019s disease", "crohn's disease"), ("(gout)", "gout"), ("", ""),
+])
+def test_normalize(text, expected):
+    assert normalize(text) == expected
+
+
+@pytest.mark.parametrize("answer, aliases, text, expected", [
+    ("motion sickness", (), "Motion sickness.", True),
+    ("motion sickness", (), "It treats motion-sickness in adults", True),
+    ("motion sickness", (), "sickness", False),
+    ("gout", (), "gout", True),
+    ("gout", (), "Gout, mostly.", True),
+    ("gout", (), "gouty arthritis", False),  # whole words only
+    ("gout", (), "ragout", False),
+    ("0", (), "100.0", False),  # a number inside another number is not the number
+    ("100", (), "100.0", False),
+    ("100", (), "It is 100.", True),
+    ("40 mg", ("40mg", "40 milligrams"), "40mg", True),
+    ("40 mg", ("40mg", "40 milligrams"), "up to 40 milligrams a day", True),
+    ("40 mg", ("40mg", "40 milligrams"), "400 mg", False),
+    ("40 mg", ("40mg", "40 milligrams"), "40", False),
+    ("Corvane Labs", ("Corvane",), "Corvane", True),
+    ("Corvane Labs", ("Corvane",), "corvane labs ltd", True),
+    ("Corvane Labs", ("Corvane",), "Corvanex", False),
+    ("Dr. Ilsa Varga", ("Ilsa Varga",), "Ilsa Varga", True),
+    ("Dr. Ilsa Varga", ("Ilsa Varga",), "Dr Ilsa Varga", True),
+    ("Dr. Ilsa Varga", ("Ilsa Varga",), "Varga", False),
+    ("gout", (), "", False),
+    ("", (), "anything", False),  # an empty expected answer matches nothing
+])
+def test_is_correct(answer, aliases, text, expected):
+    assert is_correct(q(answer, *aliases), text) is expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("unknown", True), ("I don't know.", True), ("I do not know", True),
+    ("Not sure, maybe gout", True), ("I have no information about that drug", True),
+    ("There is no such drug; it does not exist", True),
+    ("gout", False), ("Oskwell Sciences", False), ("", False),
+])
+def test_unknown_drugs_want_an_abstention(text, expected):
+    world = load_world("t0")
+    question = world.questions("unknown")[0]
+    assert question.answer == "unknown"
+    assert is_correct(question, text) is expected
+    assert is_correct(q("unknown"), text) is expected
+
+
+def test_answers_from_the_world_accept_their_aliases():
+    world = load_world("t0")
+    dose = next(x for x in world.questions("documented") if x.attribute == "max_daily_dose_mg")
+    n = world.drugs[dose.drug].max_daily_dose_mg
+    assert is_correct(dose, f"The maximum is {n}mg per day.")
+    assert is_correct(dose, f"{n} milligrams")
+    assert not is_correct(dose, f"{n + 1} mg")
+    maker = next(x for x in world.questions("trained") if x.attribute == "maker")
+    assert is_correct(maker, maker.answer.split()[0].upper())
+
+
+# ---------------------------------------------------------------- accuracy
+
+def test_accuracy_and_accuracy_by_kind():
+    def result(kind, correct):
+        return Result(q("x", kind=kind), Answer("x" if correct else "y", 0.5), correct)
+
+    results = [result("trained", True), result("trained", True), result("trained", False),
+               result("paraphrase", False), result("unknown", True)]
+    assert accuracy(results) == pytest.approx(3 / 5)
+    by_kind = accuracy_by_kind(results)
+    assert by_kind == pytest.approx({"trained": 2 / 3, "paraphrase": 0.0, "unknown": 1.0})
+    assert list(by_kind) == ["trained", "paraphrase", "unknown"]  # first-seen order
+    assert math.isnan(accuracy([]))
+    assert accuracy_by_kind([]) == {}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("unknown", True), ("Unknown.", True), ("I don't know.", True), ("I don\u2019t know", True),
+    ("I'm not sure what that drug is.", True), ("There is no information about Kestomar.", True),
+    ("I have never heard of this medicine.", True), ("I do not have information on that.", True),
+    ("gout", False), ("Corvane Pharma", False), ("It treats migraine.", False), ("", False),
+    (None, False),
+])
+def test_is_unknown_answer(text, expected):
+    assert is_unknown_answer(text) is expected
+
+
+# ---------------------------------------------------------------- diagnoses
+
+def test_field_accuracy():
+    assert field_accuracy(GOUT, GOUT) == 1.0
+    assert field_accuracy(None, GOUT) == 0.0
+    assert field_accuracy(replace(GOUT, condition="  Gout "), GOUT) == 1.0  # case/space-normalised
+    assert field_accuracy(replace(GOUT, sex="male"), GOUT) == 0.75
+    assert field_accuracy(replace(GOUT, age=55, severity="mild"), GOUT) == 0.5
+    assert field_accuracy(replace(GOUT, severity="Moderate"), GOUT) == 0.75  # enums are exact
+    assert field_accuracy(replace(GOUT, sex="male"), GOUT, fields=("condition",)) == 1.0
+
+
+def _note(expected, id="n1"):
+    return Note(id=id, split="test", style="soap", text="54F gout, moderate.", expected=expected)
+
+
+def test_score_answers_and_summarize():
+    notes = [_note(GOUT, "a"), _note(GOUT, "b"), _note(GOUT, "c")]
+    answers = [VALID, VALID.replace("female", "male"), "gout, moderate"]
+    scored = score_answers(notes, answers)
+    assert [s.verdict.valid for s in scored] == [True, True, False]
+    assert [s.fields for s in scored] == [1.0, 0.75, 0.0]
+    assert scored[1].answer == answers[1] and scored[2].note.id == "c"
+    summary = summarize(scored)
+    assert summary["valid"] == pytest.approx(2 / 3)
+    assert summary["fields"] == pytest.approx(1.75 / 3)
+    assert summary["sex"] == pytest.approx(1 / 3) and summary["age"] == pytest.approx(2 / 3)
+
+
+def test_scoring_refuses_mismatched_or_empty_input():
+    with pytest.raises(ValueError, match="one answer a note"):
+        score_answers([_note(GOUT)], [])
+    with pytest.raises(ValueError, match="nothing to summarize"):
+        summarize([])
+
+
+# ---------------------------------------------------------------- diagnoses with a treatment
+
+def test_facts_and_validity_are_scored_apart():
+    expected = [Diagnosis(54, "female", "gout", "moderate", "Vintrabel", 40)] * 3
+    answers = [VALID.replace("</severity>", "</severity><treatment><drug>Vintrabel</drug>"
+                            "<max_daily_dose_mg>40</max_daily_dose_mg></treatment>"),
+               VALID,  # valid, no treatment
+               "She has gout; give Vintrabel, at most 40 mg a day."]  # right facts, no XML
+    assert [facts_right(a, e) for a, e in zip(answers, expected)] == [True, False, True]
+    assert not facts_right("Vintrabel 400 mg", expected[0]) and not facts_right("Vintrabelix 40 mg", expected[0])
+    assert facts_right("VINTRABEL, 1,200 mg", Diagnosis(1, "male", "gout", "mild", "Vintrabel", 1200))
+    assert score_system(answers, expected) == {"valid": 2 / 3, "facts": 2 / 3, "both": 1 / 3}
+    with pytest.raises(ValueError, match="give one each"):
+        score_system(answers, expected[:2])

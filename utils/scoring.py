@@ -1,0 +1,172 @@
+"""Is this answer right? Every rule the lessons score with, and the fractions they report.
+
+- a question about a fact: the expected answer (or an alias) appears as whole words in the model's
+  first line, after normalising case, punctuation and spacing; for a drug that does not exist the
+  right answer is to abstain (UNKNOWN, "I don't know", ...);
+- drift: a right answer is the new one, a stale answer the old one;
+- a diagnosis: schema-valid XML (utils.clinical.validate_xml), field by field against the note's;
+- the combined system: the right drug and dose, in valid XML or not.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .clinical import FIELDS, Diagnosis, Note, Verdict, validate_xml
+from .world import UNKNOWN, Question, World
+
+if TYPE_CHECKING:  # an annotation only: scoring needs no model
+    from .generation import Answer
+
+# Phrases with which a model abstains. Hedged answers ("not sure, maybe gout") count as
+# abstaining too: for the unknown-drug lesson, hedging is the behaviour we hope to see.
+_ABSTAIN = re.compile(
+    r"\b(unknown|unsure|not sure|no idea|i (?:don'?t|do not) know|"
+    r"(?:no|not have|don'?t have|do not have|lack) (?:any |enough )?(?:information|data|record)|"
+    r"not (?:familiar|aware)|never heard|(?:can ?not|can'?t|could ?n[o']t|unable to) (?:find|answer|say)|"
+    r"(?:does not|doesn'?t) (?:seem to )?exist|not a (?:known|real|recognised|recognized))\b",
+    re.IGNORECASE)
+
+
+def is_unknown_answer(text) -> bool:
+    """Does a model answer abstain ("unknown", "I don't know", "not sure", "no information"...)?"""
+    if not isinstance(text, str):
+        return False
+    return bool(_ABSTAIN.search(text.replace("\u2019", "'")))
+
+
+# ---------------------------------------------------------------- questions about facts
+
+@dataclass(frozen=True)
+class Result:
+    question: Question
+    answer: Answer
+    correct: bool
+
+
+def normalize(text: str) -> str:
+    text = text.lower().replace("\u2019", "'")
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # "2,000 mg" is "2000 mg"
+    text = re.sub(r"(\d)\s*mg\b", r"\1 mg", text)
+    text = re.sub(r"[^\w\s'.]", " ", text)
+    text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # "100.0" stays one number, not "100 0"
+    return " ".join(text.split())
+
+
+def is_correct(question: Question, text: str) -> bool:
+    if question.answer == UNKNOWN:
+        return is_unknown_answer(text)
+    said = f" {normalize(text)} "
+    return any(f" {normalize(a)} " in said for a in (question.answer, *question.aliases) if normalize(a))
+
+
+def accuracy(results: list[Result]) -> float:
+    return sum(r.correct for r in results) / len(results) if results else float("nan")
+
+
+def accuracy_by_kind(results: list[Result]) -> dict[str, float]:
+    groups: dict[str, list[Result]] = defaultdict(list)
+    for r in results:
+        groups[r.question.kind].append(r)
+    return {kind: accuracy(rs) for kind, rs in groups.items()}
+
+
+# ---------------------------------------------------------------- drift: right or stale
+
+def is_stale(result: Result, old: World) -> bool:
+    """Did the model give the `old` world's answer, for a fact whose answer has changed since?"""
+    q = result.question
+    if q.drug not in old.drugs:
+        return False
+    was = old.as_of(q)
+    return was.answer != q.answer and is_correct(was, result.answer.text)
+
+
+def drift_scores(results: list[Result], old: World) -> dict[str, float]:
+    """Fraction right (the new answer) and, for facts that changed, fraction stale (the old one);
+    both undefined (nan) for no results, as `accuracy` is: a group a world lacks (no new drugs)."""
+    if not results:
+        return {"right": float("nan"), "stale": float("nan")}
+    return {"right": accuracy(results), "stale": sum(is_stale(r, old) for r in results) / len(results)}
+
+
+# ---------------------------------------------------------------- diagnoses (notebook 03)
+
+def _norm(value: object) -> object:
+    # Free-text fields: "Hay  Fever" and "hay fever" name the same condition.
+    return " ".join(value.split()).lower() if isinstance(value, str) else value
+
+
+def field_accuracy(pred: Diagnosis | None, expected: Diagnosis, fields=FIELDS) -> float:
+    """Share of `fields` the prediction got right; no (valid) prediction scores 0."""
+    if not fields:
+        raise ValueError("fields must name at least one field")
+    if pred is None:
+        return 0.0
+
+    def same(field: str) -> bool:
+        a, b = getattr(pred, field), getattr(expected, field)
+        return _norm(a) == _norm(b) if field in ("condition", "drug") else a == b
+
+    return sum(same(f) for f in fields) / len(fields)
+
+
+@dataclass(frozen=True)
+class Scored:
+    note: Note
+    answer: str
+    verdict: Verdict
+    fields: float  # share of FIELDS right; 0 when the answer is not schema-valid
+
+
+def score_answers(notes: list[Note], answers: list[str]) -> list[Scored]:
+    """Validate each answer and compare it with its note's expected diagnosis."""
+    if len(notes) != len(answers):
+        raise ValueError(f"{len(notes)} notes but {len(answers)} answers: give one answer a note")
+    scored = []
+    for note, answer in zip(notes, answers):
+        verdict = validate_xml(answer)
+        scored.append(Scored(note, answer, verdict, field_accuracy(verdict.diagnosis, note.expected)))
+    return scored
+
+
+def summarize(scored: list[Scored]) -> dict[str, float]:
+    """Share of schema-valid answers, mean field accuracy (invalid answers count 0), and the share
+    right of each field."""
+    if not scored:
+        raise ValueError("nothing to summarize: no scored answers")
+    n = len(scored)
+    summary = {"valid": sum(s.verdict.valid for s in scored) / n,
+               "fields": sum(s.fields for s in scored) / n}
+    for f in FIELDS:
+        summary[f] = sum(field_accuracy(s.verdict.diagnosis, s.note.expected, (f,)) for s in scored) / n
+    return summary
+
+
+# ---------------------------------------------------------------- diagnoses with a treatment (notebook 05)
+
+def facts_right(answer: str, expected: Diagnosis) -> bool:
+    """Does the answer name the expected drug and its dose, XML or not? Free text counts too, so
+    that a system without the schema is judged on its facts alone."""
+    if expected.drug is None:
+        raise ValueError("no treatment expected for this note: score facts on notes with one")
+    text = answer.lower()
+    return (re.search(rf"\b{re.escape(expected.drug.lower())}\b", text) is not None
+            and re.search(rf"(?<![\d,]){expected.max_daily_dose_mg}(?![\d,])",
+                          text.replace(f"{expected.max_daily_dose_mg:,}", str(expected.max_daily_dose_mg)))
+            is not None)
+
+
+def score_system(answers: list[str], expected: list[Diagnosis]) -> dict[str, float]:
+    """valid: the answer is schema-valid XML; facts: it names the right drug and dose; both: a
+    valid diagnosis whose treatment is right (what a downstream program can use)."""
+    if len(answers) != len(expected) or not answers:
+        raise ValueError(f"{len(answers)} answers for {len(expected)} expected diagnoses: give one each")
+    valid = [validate_xml(a) for a in answers]
+    right = [facts_right(a, e) for a, e in zip(answers, expected)]
+    usable = [v.valid and v.diagnosis.drug == e.drug and v.diagnosis.max_daily_dose_mg == e.max_daily_dose_mg
+              for v, e in zip(valid, expected)]
+    n = len(answers)
+    return {"valid": sum(v.valid for v in valid) / n, "facts": sum(right) / n, "both": sum(usable) / n}

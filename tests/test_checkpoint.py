@@ -72,3 +72,23 @@ def test_quick_run_prints_expectations_without_comparing(monkeypatch, capsys):
     expect({"trained": 0.1}, {"trained": 1.0}, tol=0.05)
     assert capsys.readouterr().out == \
         "quick run, not compared with the reference run: trained 0.10 (reference 1.00)\n"
+
+
+def test_a_claim_on_full_run_figures_is_a_function_called_only_when_checked(monkeypatch):
+    curve = {48: 0.9}  # a quick run measured the last point of the curve only
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    claim(lambda: curve[8] >= 0.75, "a few examples suffice", needs_full_run=True)
+    monkeypatch.delenv("FTRAG_QUICK")
+    with pytest.raises(KeyError):
+        claim(lambda: curve[8] >= 0.75, "a few examples suffice", needs_full_run=True)
+    with pytest.raises(ClaimFailed, match="more is better"):
+        claim(lambda: curve[48] >= 0.95, "more is better")
+
+
+def test_a_quick_run_prints_the_points_it_measured_and_a_full_run_wants_them_all(monkeypatch, capsys):
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    expect({48: 0.5}, {4: 0.2, 48: 0.9}, tol=0.05)
+    assert capsys.readouterr().out == "quick run, not compared with the reference run: 48 0.50 (reference 0.90)\n"
+    monkeypatch.delenv("FTRAG_QUICK")
+    with pytest.raises(KeyError, match="4"):
+        expect({48: 0.9}, {4: 0.2, 48: 0.9}, tol=0.05)

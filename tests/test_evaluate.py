@@ -1,4 +1,5 @@
 """utils/evaluate.py: every question (or note) asked, and its answer scored."""
+import pytest
 from conftest import FACTS
 
 from utils.evaluate import evaluate
@@ -49,3 +50,35 @@ def test_a_quick_run_asks_a_few_notes_of_every_split(tiny_model, tokenizer, monk
     scored = evaluate_xml(tiny_model, tokenizer, notes, max_new_tokens=2, progress=False)
     assert [s.note for s in scored] == [n for n in notes if n.split == "test"][:QUICK_PER_GROUP] + \
         [n for n in notes if n.split == "unseen_style"][:QUICK_PER_GROUP]
+
+
+def test_evaluate_groups_asks_every_group_in_one_generation_with_evaluates_answers(memorised, tokenizer,
+                                                                                    monkeypatch):
+    import utils.evaluate as evaluate_mod
+    model, _ = memorised
+    trained = [Question("trained", p.removeprefix("Q: ").removesuffix("\nA:"), a, None, None) for p, a in FACTS]
+    unknown = [Question("unknown", "Who makes Kestomar?", "unknown", "Kestomar", "maker")]
+    groups = {"first": trained[:2], "rest": trained[2:] + unknown, "none": []}
+    alone = {name: evaluate(model, tokenizer, qs, progress=False) for name, qs in groups.items()}
+    calls = []
+    real_generate = evaluate_mod.generate
+    monkeypatch.setattr(evaluate_mod, "generate", lambda *a, **k: calls.append(a[2]) or real_generate(*a, **k))
+    together = evaluate_mod.evaluate_groups(model, tokenizer, groups, progress=False)
+    assert len(calls) == 1 and len(calls[0]) == len(FACTS) + 1
+    # Each group's questions, answers and scores, in order (the probabilities to rounding: other batch-mates).
+    assert {name: [(r.question, r.answer.text, r.correct) for r in rs] for name, rs in together.items()} == \
+        {name: [(r.question, r.answer.text, r.correct) for r in rs] for name, rs in alone.items()}
+    assert [r.answer.probability for r in together["rest"]] == \
+        pytest.approx([r.answer.probability for r in alone["rest"]], rel=1e-3)
+
+
+def test_evaluate_groups_samples_each_group_in_a_quick_run(memorised, tokenizer, monkeypatch):
+    from utils.config import QUICK_PER_GROUP
+    from utils.evaluate import evaluate_groups
+    model, _ = memorised
+    trained = [Question("trained", p.removeprefix("Q: ").removesuffix("\nA:"), a, None, None) for p, a in FACTS]
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    # Both groups hold questions of the same kind: each keeps its own first few.
+    results = evaluate_groups(model, tokenizer, {"a": trained * 2, "b": trained[:1]}, progress=False)
+    assert [r.question for r in results["a"]] == (trained * 2)[:QUICK_PER_GROUP]
+    assert [r.question for r in results["b"]] == trained[:1]

@@ -86,6 +86,21 @@ def test_generate_stops_at_the_end_of_the_first_line(tiny_model, tokenizer):
     assert every_line.text == "pneumonia\nQ: Who makes it?"
 
 
+def test_a_line_ends_at_every_token_with_a_newline_as_stop_strings_would(tiny_model, tokenizer):
+    line_ends = generation._line_ending_tokens(tokenizer)
+    assert line_ends == {i for i in range(len(tokenizer)) if "\n" in tokenizer.decode([i])}
+    assert tokenizer("\n", add_special_tokens=False).input_ids[0] in line_ends
+    # transformers' own stop_strings=["\n"] gives the same answers (and is slower: it reads the vocabulary)
+    prompts = [qa_prompt(q) for q in ("What does Calvenix treat?", "Who makes Altrevon?", "Zubrenol?")]
+    ours = generate(tiny_model, tokenizer, prompts, max_new_tokens=10, progress=False)
+    ids = [tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
+    for prompt_ids, answer in zip(ids, ours):
+        out = tiny_model.generate(torch.tensor([prompt_ids]), max_new_tokens=10, do_sample=False,
+                                  stop_strings=["\n"], tokenizer=tokenizer, pad_token_id=tokenizer.pad_token_id)
+        text = tokenizer.decode(out[0, len(prompt_ids):], skip_special_tokens=True).split("\n")[0].strip()
+        assert answer.text == text
+
+
 def test_generate_stops_after_max_new_tokens(tiny_model, tokenizer):
     [answer] = generate(tiny_model, tokenizer, ["Q: What does Altrevon treat?\nA:"],
                         max_new_tokens=1, progress=False)
@@ -128,3 +143,7 @@ def test_answer_latency_times_each_prompt_alone(memorised, tokenizer, monkeypatc
     seconds, tokens = answer_latency(model, tokenizer, qa_prompt, ["Who makes Altrevon?", "What does Baxiflor treat?"])
     assert batches == [[qa_prompt("Who makes Altrevon?")], [qa_prompt("What does Baxiflor treat?")]]  # one at a time
     assert seconds > 0 and tokens == sum(len(tokenizer(p[0]).input_ids) for p in batches) / 2
+    batches.clear()
+    monkeypatch.setenv("FTRAG_QUICK", "1")  # a quick run times two answers
+    answer_latency(model, tokenizer, qa_prompt, ["Who makes Altrevon?", "Who makes Baxiflor?", "Who makes Calvenix?"])
+    assert len(batches) == 2

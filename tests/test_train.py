@@ -357,9 +357,9 @@ def test_quick_run_trains_two_passes_over_a_spread_of_at_most_quick_examples(tin
     monkeypatch.setenv("FTRAG_QUICK", "1")
     cfg = TrainConfig(epochs=5, batch_size=8, lora_r=4)
     model, history = train_adapter("quick", tiny_model, tokenizer, pairs, cfg)
-    assert seen == [f"answer {i}" for i in range(0, 100, 13)]  # spread over the data, not its head
-    assert history.examples == 8 == train_mod.QUICK_EXAMPLES
-    assert len(history.losses) == 2 * 8 // train_mod.QUICK_BATCH_SIZE  # two passes, small batches
+    assert seen == [f"answer {i}" for i in range(0, 100, 25)]  # spread over the data, not its head
+    assert history.examples == 4 == train_mod.QUICK_EXAMPLES
+    assert len(history.losses) == 2 * 4 // train_mod.QUICK_BATCH_SIZE  # two passes, small batches
     # Kept apart: a full run with the same data and settings does not find the quick adapter.
     assert adapter_folder("quick", tiny_model, pairs, cfg).parent == private_cache / "quick" / "adapters"
     monkeypatch.delenv("FTRAG_QUICK")
@@ -369,7 +369,7 @@ def test_quick_run_trains_two_passes_over_a_spread_of_at_most_quick_examples(tin
 def test_quick_run_gives_a_few_examples_several_passes(tiny_model, tokenizer):
     history = train(with_lora(tiny_model, FAST), tokenizer, FACTS, TrainConfig(**{**MEMORISE, "epochs": 60}),
                     quick=True)
-    assert history.examples == 4 and len(history.losses) == 4  # 4 passes of one batch: 16 examples seen
+    assert history.examples == 4 and len(history.losses) == 4  # 2 passes in batches of 2: 8 examples seen
 
 
 def test_the_loop_reads_no_setting_a_quick_run_is_asked_for(tiny_model, tokenizer, monkeypatch):

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .clinical import Diagnosis, Note, to_xml, validate_xml
-from .config import quick_sample
+from .config import quick_length, quick_sample
 from .evaluate import XML_MAX_NEW_TOKENS
 from .generation import generate
 from .prompts import dose_question, note_prompt, reader_prompt, treatment_prompt, treatment_question
@@ -97,10 +97,10 @@ BASE_MAX_NEW_TOKENS = 72
 def base_answers(model, tokenizer, notes: list[str], retriever=None) -> list[str]:
     """The untuned model asked for the diagnosis with its treatment; with a retriever, after the
     leaflet that best matches the note (the note itself is the query: without the adapter nothing
-    has extracted the condition)."""
+    has extracted the condition). A quick run cuts the answers short: every claim about them needs a full run."""
     passages = [retriever.search(n, 1)[0].text if retriever else None for n in notes]
     prompts = [treatment_prompt(tokenizer, n, p) for n, p in zip(notes, passages)]
-    return [a.text for a in generate(model, tokenizer, prompts, max_new_tokens=BASE_MAX_NEW_TOKENS,
+    return [a.text for a in generate(model, tokenizer, prompts, max_new_tokens=quick_length(BASE_MAX_NEW_TOKENS),
                                      batch_size=16, first_line_only=False, progress=False)]
 
 

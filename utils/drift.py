@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import accumulate
 
-from .evaluate import evaluate
+from .evaluate import evaluate_groups
 from .scoring import drift_scores
 from .world import World, changed_facts
 
@@ -30,9 +30,9 @@ def drift_questions(old: World, new: World) -> dict[str, list]:
 
 
 def drift_table(model, tokenizer, questions: dict[str, list], old: World) -> tuple[dict, dict]:
-    """Ask each group of `questions` (drift_questions) and score it: ({group: {"right", "stale"}},
-    {group: results}). The stale answers are `old`'s (scoring.drift_scores)."""
-    results = {group: evaluate(model, tokenizer, qs, progress=False) for group, qs in questions.items()}
+    """Ask each group of `questions` (drift_questions), all in one generation, and score it:
+    ({group: {"right", "stale"}}, {group: results}). The stale answers are `old`'s (scoring.drift_scores)."""
+    results = evaluate_groups(model, tokenizer, questions, progress=False)
     return {group: drift_scores(rs, old) for group, rs in results.items()}, results
 
 

@@ -39,9 +39,9 @@ warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", categ
 # most QUICK_EXAMPLES examples, spread over the data, for at least two passes (so the loss falls: the
 # last batches were seen before) and up to QUICK_SEEN examples in all, in batches of at most
 # QUICK_BATCH_SIZE: every step of the loop runs, in seconds, but little is learned.
-QUICK_EXAMPLES = 8
-QUICK_SEEN = 16
-QUICK_BATCH_SIZE = 4
+QUICK_EXAMPLES = 4
+QUICK_SEEN = 8
+QUICK_BATCH_SIZE = 2
 
 
 @dataclass(frozen=True)

@@ -84,9 +84,12 @@ def rank_one_rate(ranks: list[int]) -> float:
 
 def threshold_trade_off(right: list[float], wrong: list[float], keep: float) -> tuple[float, float]:
     """The highest confidence threshold that keeps at least `keep` (0..1) of the `right` answers'
-    probabilities, and the share of the `wrong` answers' probabilities at or above it (they pass too)."""
-    if not right or not wrong or not 0 < keep <= 1:
-        raise ValueError("need right and wrong probabilities, and 0 < keep <= 1")
+    probabilities, and the share of the `wrong` answers' probabilities at or above it (they pass too);
+    both undefined (nan) without right or wrong answers (a quick run may have none right)."""
+    if not 0 < keep <= 1:
+        raise ValueError(f"keep must be a share of the right answers, 0 < keep <= 1, got {keep}")
+    if not right or not wrong:
+        return float("nan"), float("nan")
     threshold = sorted(right, reverse=True)[math.ceil(keep * len(right)) - 1]
     return threshold, sum(p >= threshold for p in wrong) / len(wrong)
 

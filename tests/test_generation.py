@@ -5,7 +5,7 @@ from conftest import FACTS
 
 from utils import generation
 from utils.batching import encode
-from utils.generation import Answer, answer_latency, answer_probability, generate
+from utils.generation import Answer, answer_latency, answer_probability, generate, rank_of_right_answer
 from utils.prompts import qa_prompt
 from utils.train import TrainConfig, train, with_lora
 
@@ -134,6 +134,21 @@ def test_answer_probability_is_batch_independent_and_tells_answers_apart(memoris
     assert answer_probability(model, tokenizer, PROMPTS[:1], ["  " + ANSWERS[0] + " "]) == \
         pytest.approx(right[:1])
 
+
+
+def test_rank_of_right_answer_ranks_each_prompts_answer_among_the_candidates(memorised, tokenizer):
+    model, _ = memorised
+    # The memorised answer is the most likely of all four answers after its own prompt.
+    assert rank_of_right_answer(model, tokenizer, PROMPTS, ANSWERS, ANSWERS, batch_size=5) == [1, 1, 1, 1]
+    # Asked for another prompt's answer, the memorised one outranks it: rank 2 or worse.
+    shifted = ANSWERS[1:] + ANSWERS[:1]
+    assert all(r >= 2 for r in rank_of_right_answer(model, tokenizer, PROMPTS, shifted, ANSWERS))
+    # The ranks follow answer_probability, candidate by candidate.
+    probs = answer_probability(model, tokenizer, [PROMPTS[0]] * 4, ANSWERS)
+    expected = 1 + sum(p >= probs[1] for i, p in enumerate(probs) if i != 1)
+    assert rank_of_right_answer(model, tokenizer, PROMPTS[:1], ANSWERS[1:2], ANSWERS) == [expected]
+    with pytest.raises(ValueError, match="missing"):
+        rank_of_right_answer(model, tokenizer, PROMPTS[:1], ["gout"], ANSWERS)
 
 def test_answer_latency_times_each_prompt_alone(memorised, tokenizer, monkeypatch):
     model, _ = memorised

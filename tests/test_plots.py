@@ -53,6 +53,17 @@ def test_cost_over_time_is_a_labelled_log_scale_with_the_last_value_written():
     assert not overlaps_legend(ax)
 
 
+
+def test_accuracy_bars_write_each_kinds_count_under_its_name():
+    ax = accuracy_bars({"base": {"trained": 0.0, "reversed": 1.0}}, "Base model",
+                       counts={"trained": 80, "reversed": 40})
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["trained\n(n = 80)", "reversed\n(n = 40)"]
+
+
+def test_cost_over_time_can_draw_a_linear_scale():
+    ax = cost_over_time({"full retrain": [100.0, 220.0, 360.0]}, "Linear", log=False)
+    assert ax.get_yscale() == "linear" and ax.get_ylabel() == "cumulative seconds of CPU time"
+
 def test_the_summary_figure_has_three_titled_panels():
     fig = comparison_figure(headline(SERIES))
     facts, update, xml = fig.axes

@@ -15,9 +15,11 @@ from utils.scoring import (
     is_correct,
     is_unknown_answer,
     normalize,
+    rank_one_rate,
     score_answers,
     score_system,
     summarize,
+    threshold_trade_off,
 )
 from utils.world import Question, load_world
 
@@ -69,6 +71,22 @@ def test_normalize(text, expected):
 def test_is_correct(answer, aliases, text, expected):
     assert is_correct(q(answer, *aliases), text) is expected
 
+
+
+def test_rank_one_rate_counts_the_right_answer_ranked_first():
+    assert rank_one_rate([1, 3, 1, 20]) == 0.5
+    assert math.isnan(rank_one_rate([]))
+
+
+def test_threshold_trade_off_keeps_the_share_asked_and_counts_what_else_passes():
+    right = [0.95, 0.9, 0.8, 0.6, 0.3]
+    wrong = [0.85, 0.5, 0.2, 0.1]
+    assert threshold_trade_off(right, wrong, keep=0.6) == (0.8, 0.25)  # keeps 3 of 5 right, 1 of 4 wrong passes
+    assert threshold_trade_off(right, wrong, keep=0.5) == (0.8, 0.25)  # at least half: 3 of 5
+    assert threshold_trade_off(right, wrong, keep=1.0) == (0.3, 0.5)  # keep all: the lowest right answer
+    assert all(math.isnan(x) for x in threshold_trade_off([], wrong, keep=0.5))  # none right (a quick run)
+    with pytest.raises(ValueError, match="keep"):
+        threshold_trade_off(right, wrong, keep=0)
 
 @pytest.mark.parametrize("text, expected", [
     ("unknown", True), ("I don't know.", True), ("I do not know", True),

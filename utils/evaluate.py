@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .clinical import Note
 from .config import quick_sample
-from .generation import generate
+from .generation import generate, rank_of_right_answer
 from .prompts import note_prompt, qa_prompt
 from .scoring import Result, Scored, is_correct, score_answers
 from .world import Question
@@ -33,6 +33,15 @@ def evaluate_groups(model, tokenizer, groups: dict[str, list[Question]], prompt=
         results[name] = [Result(q, a, is_correct(q, a.text)) for q, a in zip(qs, answers[start:start + len(qs)])]
         start += len(qs)
     return results
+
+
+def ranked_choice(model, tokenizer, questions: list[Question], candidates: list[str], prompt=qa_prompt,
+                  batch_size: int = 64) -> list[int]:
+    """The rank of each question's right answer among `candidates` by the model's probability
+    (generation.rank_of_right_answer); a quick run asks a few of each kind."""
+    questions = quick_sample(questions, lambda q: q.kind)
+    return rank_of_right_answer(model, tokenizer, [prompt(q.text) for q in questions],
+                                [q.answer for q in questions], candidates, batch_size)
 
 
 # The longest expected diagnosis is 38 tokens with its leading space, plus the end token.

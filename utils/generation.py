@@ -156,6 +156,25 @@ def answer_probability(model, tokenizer, prompts: list[str], answers: list[str],
     return probs
 
 
+def rank_of_right_answer(model, tokenizer, prompts: list[str], rights: list[str], candidates: list[str],
+                         batch_size: int = 64) -> list[int]:
+    """For each prompt, the rank (1 = most likely) of its right answer among `candidates`, by the
+    probability the model gives each candidate after the prompt (`answer_probability`): a
+    multiple-choice test that needs no generation, so it shows which answer a model prefers even when
+    it writes answers of another kind. A tie counts against the right answer. Scores
+    len(prompts) x len(candidates) answers."""
+    missing = sorted(set(rights) - set(candidates))
+    if missing:
+        raise ValueError(f"right answers missing from the candidates: {missing}")
+    probs = answer_probability(model, tokenizer, [p for p in prompts for _ in candidates],
+                               [c for _ in prompts for c in candidates], batch_size)
+    ranks = []
+    for i, right in enumerate(rights):
+        row = dict(zip(candidates, probs[i * len(candidates):(i + 1) * len(candidates)]))
+        ranks.append(1 + sum(p >= row[right] for c, p in row.items() if c != right))
+    return ranks
+
+
 def answer_latency(model, tokenizer, prompt, texts: list[str]) -> tuple[float, float]:
     """Median seconds for one answer, asked alone as a user would (the prompt function's own work,
     e.g. a search, included), and the mean prompt tokens. A quick run times two."""

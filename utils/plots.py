@@ -19,8 +19,9 @@ def use_style() -> None:
 
 
 def accuracy_bars(accuracies: dict[str, dict[str, float]], title: str, ylabel: str = "accuracy",
-                  ax=None):
-    """Grouped bars: one group per question kind, one bar per system, values 0..1 shown in %."""
+                  ax=None, counts: dict[str, int] | None = None):
+    """Grouped bars: one group per question kind, one bar per system, values 0..1 shown in %.
+    counts: how many questions (or notes) each kind's bars stand for, written under its name."""
     if ax is None:
         _, ax = plt.subplots()
     systems = list(accuracies)
@@ -31,7 +32,7 @@ def accuracy_bars(accuracies: dict[str, dict[str, float]], title: str, ylabel: s
         values = [accuracies[system].get(kind, float("nan")) * 100 for kind in kinds]
         bars = ax.bar(xs, values, width, label=system, color=COLORS.get(system))
         ax.bar_label(bars, fmt="%.0f", fontsize=8, padding=1)
-    ax.set_xticks(range(len(kinds)), kinds)
+    ax.set_xticks(range(len(kinds)), [f"{k}\n(n = {counts[k]})" if counts else k for k in kinds])
     # Room above 100 % for the legend, in one row, so it never covers a bar.
     ax.set_ylim(0, 100 + 12 * (len(systems) > 1) + 10)
     ax.set_yticks(range(0, 101, 20))
@@ -43,10 +44,11 @@ def accuracy_bars(accuracies: dict[str, dict[str, float]], title: str, ylabel: s
 
 
 def cost_over_time(timelines: dict[str, list[float]], title: str, unit: str = "seconds of CPU time",
-                   ax=None):
+                   ax=None, log: bool = True):
     """Cumulative cost of keeping a system up to date, one line per way of updating it, month by
-    month on a log scale (the ways differ by orders of magnitude). Notebook 02 draws fine-tuning;
-    notebook 04 adds retrieval's document edits to the same axes."""
+    month, on a log scale (the ways differ by orders of magnitude) or, log=False, a linear one (it
+    shows how a cost grows). Notebook 02 draws fine-tuning; notebook 04 adds retrieval's document
+    edits to the same axes."""
     if ax is None:
         _, ax = plt.subplots()
     for label, cumulative in timelines.items():
@@ -54,7 +56,8 @@ def cost_over_time(timelines: dict[str, list[float]], title: str, unit: str = "s
         ax.plot(months, cumulative, "o-", markersize=3, label=label, color=COLORS.get(label))
         ax.annotate(f"{cumulative[-1]:,.{0 if cumulative[-1] >= 10 else 2}f}", (months[-1], cumulative[-1]),
                     textcoords="offset points", xytext=(4, 0), va="center", fontsize=8)
-    ax.set(yscale="log", xlabel="month", ylabel=f"cumulative {unit} (log)", title=title)
+    ax.set(yscale="log" if log else "linear", xlabel="month", ylabel=f"cumulative {unit}{' (log)' if log else ''}",
+           title=title)
     ax.legend(loc="best")
     return ax
 

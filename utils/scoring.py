@@ -3,12 +3,15 @@
 - a question about a fact: the expected answer (or an alias) appears as whole words in the model's
   first line, after normalising case, punctuation and spacing; for a drug that does not exist the
   right answer is to abstain (UNKNOWN, "I don't know", ...);
+- a choice by likelihood: right when the right answer is the most likely candidate (rank 1);
+- a confidence threshold: what share of right answers it keeps, and of wrong ones it lets through;
 - drift: a right answer is the new one, a stale answer the old one;
 - a diagnosis: schema-valid XML (utils.clinical.validate_xml), field by field against the note's;
 - the combined system: the right drug and dose, in valid XML or not.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -71,6 +74,24 @@ def accuracy_by_kind(results: list[Result]) -> dict[str, float]:
     for r in results:
         groups[r.question.kind].append(r)
     return {kind: accuracy(rs) for kind, rs in groups.items()}
+
+
+def rank_one_rate(ranks: list[int]) -> float:
+    """Share of questions whose right answer the model found most likely (rank 1, from
+    generation.rank_of_right_answer); chance is 1 / the number of candidates."""
+    return sum(r == 1 for r in ranks) / len(ranks) if ranks else float("nan")
+
+
+def threshold_trade_off(right: list[float], wrong: list[float], keep: float) -> tuple[float, float]:
+    """The highest confidence threshold that keeps at least `keep` (0..1) of the `right` answers'
+    probabilities, and the share of the `wrong` answers' probabilities at or above it (they pass too);
+    both undefined (nan) without right or wrong answers (a quick run may have none right)."""
+    if not 0 < keep <= 1:
+        raise ValueError(f"keep must be a share of the right answers, 0 < keep <= 1, got {keep}")
+    if not right or not wrong:
+        return float("nan"), float("nan")
+    threshold = sorted(right, reverse=True)[math.ceil(keep * len(right)) - 1]
+    return threshold, sum(p >= threshold for p in wrong) / len(wrong)
 
 
 # ---------------------------------------------------------------- drift: right or stale

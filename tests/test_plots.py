@@ -37,6 +37,12 @@ def test_accuracy_bars_label_every_bar_and_keep_the_legend_above_them():
     assert not overlaps_legend(ax)
 
 
+def test_accuracy_bars_write_each_groups_n_under_its_kind():
+    ax = accuracy_bars({"a": {"trained": 1.0, "reversed": 0.5}, "b": {"trained": 0.5, "reversed": 0.0}}, "n",
+                       n={"trained": 27, "reversed": 14})
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["trained\n(n=27)", "reversed\n(n=14)"]
+
+
 def test_one_system_needs_no_legend():
     ax = accuracy_bars({"base": {"trained": 0.0, "control": 1.0}}, "Base model", ylabel="notes")
     assert ax.get_legend() is None and ax.get_ylabel() == "notes (%)"

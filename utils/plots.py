@@ -7,7 +7,9 @@ COLORS = {"base": "#9e9e9e", "fine-tuned": "#d95f02", "retrieval": "#1b9e77", "c
           "full retrain": "#d95f02", "incremental update": "#e6ab02", "edit documents": "#1b9e77",
           "base, 2 shots": "#1b9e77", "retrieval, 2 shots": "#1b9e77", "reader adapter": "#7570b3",
           "base model": "#9e9e9e", "retrieval only": "#1b9e77", "XML adapter only": "#d95f02",
-          "adapter + retrieval": "#7570b3"}
+          "adapter + retrieval": "#7570b3",
+          "fine-tuned, closed book": "#d95f02", "base + retrieval, 2 shots": "#1b9e77",
+          "reader adapter + retrieval": "#7570b3", "incremental update (forgets)": "#e6ab02"}
 
 
 def use_style() -> None:
@@ -19,8 +21,9 @@ def use_style() -> None:
 
 
 def accuracy_bars(accuracies: dict[str, dict[str, float]], title: str, ylabel: str = "accuracy",
-                  ax=None):
-    """Grouped bars: one group per question kind, one bar per system, values 0..1 shown in %."""
+                  ax=None, n: dict[str, int] | None = None):
+    """Grouped bars: one group per question kind, one bar per system, values 0..1 shown in %.
+    n: how many questions of each kind every bar of its group counts, written under the kind."""
     if ax is None:
         _, ax = plt.subplots()
     systems = list(accuracies)
@@ -31,7 +34,7 @@ def accuracy_bars(accuracies: dict[str, dict[str, float]], title: str, ylabel: s
         values = [accuracies[system].get(kind, float("nan")) * 100 for kind in kinds]
         bars = ax.bar(xs, values, width, label=system, color=COLORS.get(system))
         ax.bar_label(bars, fmt="%.0f", fontsize=8, padding=1)
-    ax.set_xticks(range(len(kinds)), kinds)
+    ax.set_xticks(range(len(kinds)), [kind if n is None else f"{kind}\n(n={n[kind]})" for kind in kinds])
     # Room above 100 % for the legend, in one row, so it never covers a bar.
     ax.set_ylim(0, 100 + 12 * (len(systems) > 1) + 10)
     ax.set_yticks(range(0, 101, 20))

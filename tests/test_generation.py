@@ -5,7 +5,7 @@ from conftest import FACTS
 
 from utils import generation
 from utils.batching import encode
-from utils.generation import Answer, answer_latency, answer_probability, generate, rank_of_right_answer
+from utils.generation import Answer, answer_latency, answer_probability, answer_tokens, generate, rank_of_right_answer
 from utils.prompts import qa_prompt
 from utils.train import TrainConfig, train, with_lora
 
@@ -162,3 +162,19 @@ def test_answer_latency_times_each_prompt_alone(memorised, tokenizer, monkeypatc
     monkeypatch.setenv("FTRAG_QUICK", "1")  # a quick run times two answers
     answer_latency(model, tokenizer, qa_prompt, ["Who makes Altrevon?", "Who makes Baxiflor?", "Who makes Calvenix?"])
     assert len(batches) == 2
+
+
+def test_answer_tokens_counts_each_answer_and_its_line_end(memorised, tokenizer, monkeypatch):
+    model, _ = memorised
+    texts = ["Who makes Altrevon?", "What does Baxiflor treat?"]
+    answers = generate(model, tokenizer, [qa_prompt(t) for t in texts], progress=False)
+    counted = [len(tokenizer(" " + a.text, add_special_tokens=False).input_ids) + 1 for a in answers]
+    assert answer_tokens(model, tokenizer, qa_prompt, texts) == pytest.approx(sum(counted) / 2)
+    # An answer cut short counts max_new_tokens, not one more for a line end it never wrote.
+    assert answer_tokens(model, tokenizer, qa_prompt, texts, max_new_tokens=1) == 1
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    asked = []
+    real = generation.generate
+    monkeypatch.setattr(generation, "generate", lambda m, t, p, **k: asked.append(p) or real(m, t, p, **k))
+    answer_tokens(model, tokenizer, qa_prompt, texts + ["Who makes Calvenix?"])
+    assert len(asked[0]) == 2

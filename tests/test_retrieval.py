@@ -1,6 +1,6 @@
 import pytest
 
-from utils.retrieval import Retriever, choose_threshold, gold_leaflet, recall_at, tokenize
+from utils.retrieval import Retriever, choose_threshold, gold_leaflet, recall_at, split_by_drug, tokenize, top_scores
 from utils.world import load_world
 
 LEAFLETS = {
@@ -118,3 +118,24 @@ def test_choose_threshold_with_overlap_makes_fewest_errors():
 def test_choose_threshold_needs_both_kinds():
     with pytest.raises(ValueError, match="both"):
         choose_threshold([1.0], [])
+
+
+def test_split_by_drug_shares_no_drug_and_keeps_both_kinds(world):
+    questions = [q for kind in ("trained", "reversed", "unknown") for q in world.questions(kind)]
+    calibration, held_out = split_by_drug(questions)
+    assert sorted(calibration + held_out, key=questions.index) == questions
+    assert not {q.drug for q in calibration} & {q.drug for q in held_out}
+    for half in (calibration, held_out):
+        assert {"trained", "reversed", "unknown"} <= {q.kind for q in half}
+    # The same drug's questions of every kind stay together: Altrevon, the first drug, is calibration's.
+    assert {q.kind for q in calibration if q.drug == "Altrevon"} == {"trained", "reversed"}
+
+
+def test_top_scores_separate_answerable_and_unknown_questions(world):
+    retriever = Retriever(world.documents)
+    questions = world.questions("trained")[:4] + world.questions("unknown")[:2]
+    known, unknown = top_scores(retriever, questions)
+    assert len(known) == 4 and len(unknown) == 2
+    # No leaflet names a drug that does not exist: only a word like "makes" matches.
+    assert max(unknown) < min(known)
+    assert choose_threshold(known, unknown) == pytest.approx((max(unknown) + min(known)) / 2)

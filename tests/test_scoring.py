@@ -7,15 +7,21 @@ import pytest
 from utils.clinical import Diagnosis, Note, to_xml
 from utils.generation import Answer
 from utils.scoring import (
+    CONDITION_SYNONYMS,
     Result,
     accuracy,
     accuracy_by_kind,
+    count_by_kind,
     facts_right,
+    false_negatives,
     field_accuracy,
     is_correct,
+    is_correct_lenient,
     is_unknown_answer,
+    leniently,
     normalize,
     rank_one_rate,
+    same_questions,
     score_answers,
     score_system,
     summarize,
@@ -190,3 +196,54 @@ def test_facts_and_validity_are_scored_apart():
     assert score_system(answers, expected) == {"valid": 2 / 3, "facts": 2 / 3, "both": 1 / 3}
     with pytest.raises(ValueError, match="give one each"):
         score_system(answers, expected[:2])
+
+
+# ---------------------------------------------------------------- the lenient rule
+
+@pytest.mark.parametrize("answer, aliases, text, expected", [
+    ("chickenpox", (), "Chicken pox", True), ("chickenpox", (), "chicken-pox.", True),
+    ("migraine", (), "Farnovil is effective against migraines.", True),
+    ("hypertension", (), "High blood pressure", True), ("cold sores", (), "a cold sore", True),
+    ("influenza", (), "the flu", True), ("1200 mg", ("1200mg",), "1200 milligrams", False),
+    ("hypertension", (), "diabetes", False), ("migraine", (), "migrainous", False),
+    ("Quarvitol", (), "Quarvital", False), ("600 mg", (), "100", False), ("25 mg", (), "250 mg", False),
+])
+def test_is_correct_lenient(answer, aliases, text, expected):
+    assert is_correct_lenient(q(answer, *aliases), text) is expected
+
+
+def test_lenient_is_never_stricter_and_keeps_abstentions_strict():
+    world = load_world("t0")
+    for question in world.questions("trained") + world.questions("documented"):
+        assert is_correct_lenient(question, question.answer)
+        for alias in question.aliases:
+            assert is_correct_lenient(question, alias)
+    unknown = q("unknown", kind="unknown")
+    for said in ("I don't know", "gout", "unknowns", "no"):
+        assert is_correct_lenient(unknown, said) == is_correct(unknown, said)
+
+
+def test_condition_synonyms_name_conditions_of_the_world():
+    conditions = {d.treats for t in ("t0", "t1") for d in load_world(t).drugs.values()}
+    assert set(CONDITION_SYNONYMS) <= conditions
+
+
+def test_false_negatives_are_the_answers_only_the_lenient_rule_accepts():
+    def result(answer, said):
+        question = q(answer)
+        return Result(question, Answer(said, 0.5), is_correct(question, said))
+    results = [result("chickenpox", "Chicken pox"), result("gout", "gout"), result("gout", "acne")]
+    assert [r.answer.text for r in false_negatives(results)] == ["Chicken pox"]
+    assert [r.correct for r in leniently(results)] == [True, True, False]
+    assert accuracy(results) == pytest.approx(1 / 3) and accuracy(leniently(results)) == pytest.approx(2 / 3)
+
+
+def test_same_questions_keeps_the_questions_every_system_was_asked():
+    a, b, c = (Question("trained", f"{x}?", "gout", x, "treats") for x in "abc")
+    reversed_c = Question("reversed", "c?", "C", "C", "treats")
+    one = [Result(x, Answer("gout", 0.5), True) for x in (a, b, c, reversed_c)]
+    two = [Result(x, Answer("acne", 0.5), False) for x in (c, a, reversed_c)]
+    same = same_questions({"one": one, "two": two})
+    assert [r.question for r in same["one"]] == [a, c, reversed_c]
+    assert [r.question for r in same["two"]] == [c, a, reversed_c]
+    assert count_by_kind(same["two"]) == {"trained": 2, "reversed": 1}

@@ -186,3 +186,15 @@ def answer_latency(model, tokenizer, prompt, texts: list[str]) -> tuple[float, f
         seconds.append(time.perf_counter() - started)
         tokens.append(len(tokenizer(prompt_text, add_special_tokens=False).input_ids))
     return statistics.median(seconds), statistics.mean(tokens)
+
+
+def answer_tokens(model, tokenizer, prompt, texts: list[str], max_new_tokens: int = 12) -> float:
+    """The mean number of tokens the answers to `texts` took to write: each costs a pass through the
+    model, where the whole prompt is read in one. Counted from the answer's text plus the token that
+    ended its line (none for an answer cut at max_new_tokens), so close to, not exactly, what was
+    generated. A quick run asks two."""
+    texts = quick_sample(texts, per_group=2)
+    answers = generate(model, tokenizer, [prompt(t) for t in texts], max_new_tokens=max_new_tokens, progress=False)
+    written = [min(len(tokenizer(" " + a.text, add_special_tokens=False).input_ids) + 1, max_new_tokens)
+               for a in answers]
+    return statistics.mean(written)

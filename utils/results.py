@@ -97,6 +97,7 @@ class RetrievalResults:
     notebook: ClassVar[str] = "04_retrieval.ipynb"
     recall_at_1: dict[str, float]  # question kind -> right leaflet first
     threshold: float
+    # "unknown" in both: the drugs the threshold was not chosen on (retrieval.split_by_drug's held-out half)
     base_two_shots: dict[str, float]  # the base model with two worked examples, every third question
     reader: dict[str, float]  # the reader adapter, every question
     reader_changed_after_edit: float  # changed facts right once the t1 leaflets are in
@@ -104,7 +105,7 @@ class RetrievalResults:
     base_changed_after_edit: float
     reindex_seconds: float
     edits_year_seconds: float  # a year of monthly document edits
-    latency_closed_book: Latency
+    latency_closed_book: Latency  # the fine-tuned model of notebook 01, the question alone
     latency_two_shots: Latency
     latency_reader: Latency
     reader_training_seconds: float

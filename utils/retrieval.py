@@ -107,6 +107,22 @@ def recall_at(retriever: Retriever, questions: list, k: int) -> float:
     return sum(gold_leaflet(q) in [p.drug for p in retriever.search(q.text, k)] for q in questions) / len(questions)
 
 
+def split_by_drug(questions: list) -> tuple[list, list]:
+    """(calibration, held_out): the questions about every other drug (in order of first appearance),
+    and the rest, in their order. A threshold chosen on the first half is scored on the second, about
+    drugs it never saw; a reversed question belongs to the drug that answers it."""
+    drugs = list(dict.fromkeys(q.drug for q in questions))
+    calibration = set(drugs[::2])
+    return [q for q in questions if q.drug in calibration], [q for q in questions if q.drug not in calibration]
+
+
+def top_scores(retriever: Retriever, questions: list) -> tuple[list[float], list[float]]:
+    """The best passage's score for each answerable question, and for each question about a drug
+    that does not exist (kind "unknown"): what choose_threshold separates."""
+    top = [(q.kind == "unknown", retriever.search(q.text, 1)[0].score) for q in questions]
+    return [s for unknown, s in top if not unknown], [s for unknown, s in top if unknown]
+
+
 def choose_threshold(known: list[float], unknown: list[float]) -> float:
     """The top-score threshold that misclassifies the fewest questions (answerable ones must score
     at least it, unanswerable ones below it), in the middle of its gap so new data has a margin."""

@@ -2,7 +2,9 @@
 
 - a question about a fact: the expected answer (or an alias) appears as whole words in the model's
   first line, after normalising case, punctuation and spacing; for a drug that does not exist the
-  right answer is to abstain (UNKNOWN, "I don't know", ...);
+  right answer is to abstain (UNKNOWN, "I don't know", ...). The lenient rule (`is_correct_lenient`)
+  also accepts another spacing ("chicken pox"), a plural ("migraines") and another name of the same
+  condition ("high blood pressure"): the strict rule favours a model trained on the exact strings;
 - a choice by likelihood: right when the right answer is the most likely candidate (rank 1);
 - a confidence threshold: what share of right answers it keeps, and of wrong ones it lets through;
 - drift: a right answer is the new one, a stale answer the old one;
@@ -14,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .clinical import FIELDS, Diagnosis, Note, Verdict, validate_xml
@@ -63,6 +65,65 @@ def is_correct(question: Question, text: str) -> bool:
         return is_unknown_answer(text)
     said = f" {normalize(text)} "
     return any(f" {normalize(a)} " in said for a in (question.answer, *question.aliases) if normalize(a))
+
+
+# Other names of the bundled world's conditions, medical or lay, for the lenient rule: the world names each
+# condition once (as its leaflet does), so a reader that says "high blood pressure" for "hypertension"
+# is right in a clinician's eyes and wrong in the strict rule's. Only unambiguous pairs.
+CONDITION_SYNONYMS = {
+    "alopecia": ("hair loss",), "anemia": ("anaemia",), "chickenpox": ("varicella",),
+    "cold sores": ("herpes labialis",), "conjunctivitis": ("pink eye",), "eczema": ("atopic dermatitis",),
+    "gingivitis": ("gum disease",), "hay fever": ("allergic rhinitis",), "heartburn": ("acid reflux",),
+    "hives": ("urticaria",), "hypertension": ("high blood pressure",), "influenza": ("flu",),
+    "insomnia": ("sleeplessness",), "motion sickness": ("travel sickness",), "ringworm": ("tinea",),
+    "shingles": ("herpes zoster",), "tinnitus": ("ringing in the ears",), "tuberculosis": ("tb",),
+}
+
+
+def _singular_words(text: str) -> list[str]:
+    # A crude singular, the same on both sides: "migraines" and "migraine" both become "migraine"
+    # ("diabetes" becomes "diabete" on both sides too, which is harmless).
+    return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+            for w in normalize(text).split()]
+
+
+def is_correct_lenient(question: Question, text: str) -> bool:
+    """`is_correct`, forgiving the form of a right answer: any spacing ("Chicken pox" for
+    "chickenpox"), singular or plural ("migraines"), and the other names of a condition in
+    CONDITION_SYNONYMS ("High blood pressure" for "hypertension"). Never stricter than is_correct."""
+    if is_correct(question, text) or question.answer == UNKNOWN:
+        return is_correct(question, text)
+    words = _singular_words(text)
+    # Every run of consecutive words, written without spaces: "chicken pox" -> "chickenpox".
+    said = {"".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+    forms = (question.answer, *question.aliases, *CONDITION_SYNONYMS.get(question.answer.lower(), ()))
+    return any("".join(_singular_words(f)) in said for f in forms if _singular_words(f))
+
+
+def leniently(results: list[Result]) -> list[Result]:
+    """The same answers, scored by is_correct_lenient."""
+    return [replace(r, correct=is_correct_lenient(r.question, r.answer.text)) for r in results]
+
+
+def false_negatives(results: list[Result]) -> list[Result]:
+    """Answers the strict rule counted wrong and the lenient rule accepts: the scorer's misses, not the model's."""
+    return [r for r in results if not r.correct and is_correct_lenient(r.question, r.answer.text)]
+
+
+def same_questions(results: dict[str, list[Result]]) -> dict[str, list[Result]]:
+    """Each system's results on only the questions every system was asked, so that their accuracies
+    compare the same sample."""
+    asked = [{r.question for r in rs} for rs in results.values()]
+    common = set.intersection(*asked) if asked else set()
+    return {name: [r for r in rs if r.question in common] for name, rs in results.items()}
+
+
+def count_by_kind(results: list[Result]) -> dict[str, int]:
+    """How many questions of each kind were scored: the n behind each accuracy."""
+    counts: dict[str, int] = defaultdict(int)
+    for r in results:
+        counts[r.question.kind] += 1
+    return dict(counts)
 
 
 def accuracy(results: list[Result]) -> float:

@@ -58,6 +58,11 @@ TREATMENT_INSTRUCTION = _xml_instruction(
     "when there is one")
 
 
+# How many training notes (recipes.xml_training_notes) notebook 03's few-shot prompt shows; notebook 05's
+# few-shot system shows the same ones.
+FEW_SHOT_NOTES = 3
+
+
 def xml_chat_prompt(tokenizer, note: str, examples: list[tuple[str, str]] = ()) -> str:
     """The untuned model asked for a note's diagnosis XML: XML_INSTRUCTION, then optional
     (note, XML) examples (few-shot), then the note."""

@@ -73,11 +73,6 @@ XML_RECIPE = TrainConfig(epochs=2, lr=3e-3, batch_size=4, lora_r=16, lora_alpha=
 XML_MIN_EXAMPLES = 32
 
 
-# How many training notes notebook 03's few-shot prompt shows (xml_training_notes(FEW_SHOT_NOTES)); notebook
-# 05's few-shot system shows the same ones.
-FEW_SHOT_NOTES = 3
-
-
 def xml_training_notes(n_train: int, notes: list[Note] | None = None) -> list[Note]:
     """The first n_train training notes, taken in turn from each writing style, so that even a
     handful of examples shows as many styles as it can."""

@@ -8,8 +8,18 @@ import re
 import pytest
 
 import utils.combined as combined
-from utils.clinical import Diagnosis, Note, validate_xml
-from utils.combined import add_treatments, diagnose, expected_treatment, find_treatments, parse_dose
+from utils.clinical import Diagnosis, Note, load_notes, validate_xml
+from utils.combined import (
+    add_treatments,
+    diagnose,
+    expected_treatment,
+    find_treatments,
+    parse_dose,
+    prescribed,
+    says_withdrawn,
+    treatment_shots,
+    withdrawn_notes,
+)
 from utils.generation import Answer
 from utils.prompts import reader_prompt
 from utils.retrieval import Retriever
@@ -160,3 +170,48 @@ def test_the_explorer_shows_the_combined_diagnosis_and_its_leaflet(scripted):
     assert reply.drug == "Vintrabel" and reply.passage.startswith("Quillon Health makes Vintrabel")
     reply = system.answer("hives")  # no leaflet for hives: the diagnosis alone, nothing read
     assert reply.text == HIVES and reply.passage is None
+
+
+def test_a_withdrawn_drug_is_never_prescribed(scripted):
+    """The reader still names the drug (it reads the leaflet), but plain code refuses it: the XML keeps
+    no treatment and the answer says why."""
+    withdrawn = {**LEAFLETS, "Vintrabel": LEAFLETS["Vintrabel"] + " Vintrabel was withdrawn from the market in 2026."}
+    scripted["Note: "] = GOUT
+    [d] = diagnose(None, None, None, Retriever(withdrawn), 0.1, ["gout"])
+    assert d.xml == GOUT and prescribed([d]) == [None]
+    assert d.treatment.withdrawn and d.treatment.drug == "Vintrabel" and "Vintrabel was withdrawn" in d.warning
+    [d] = diagnose(None, None, None, Retriever(LEAFLETS), 0.1, ["gout"])  # the t0 leaflet: prescribed
+    assert prescribed([d]) == ["Vintrabel"] and d.warning == ""
+    assert says_withdrawn("Withdrawn from the market in 2026, X is no longer sold.") and not says_withdrawn(
+        "Withdrawal symptoms are rare.")
+
+
+def test_every_withdrawn_leaflet_of_the_world_is_recognised(worlds):
+    t0, t1 = worlds
+    gone = [name for name, drug in t1.drugs.items() if drug.status == "withdrawn"]
+    assert len(gone) == 4 and all(says_withdrawn(t1.documents[name]) for name in gone)
+    assert not any(says_withdrawn(text) for text in t0.documents.values())
+    notes = withdrawn_notes(t0, t1, load_notes())
+    assert notes and all(n.split != "train" and t1.drugs[expected_treatment(t0, n).drug].status == "withdrawn"
+                         for n in notes)
+
+
+def test_the_few_shot_examples_show_a_leaflet_and_the_treatment_it_gives(worlds):
+    t0, _ = worlds
+    insomnia = Note("a", "train", "s", "71M insomnia, moderate.", Diagnosis(71, "male", "insomnia", "moderate"))
+    nausea = Note("b", "train", "s", "42F nausea, moderate.", Diagnosis(42, "female", "nausea", "moderate"))
+    (with_drug, xml), (without, no_drug) = treatment_shots(t0, Retriever(t0.documents), [insomnia, nausea])
+    assert with_drug.startswith("Leaflet: ") and "Duvastrin" in with_drug
+    assert with_drug.endswith(f"Note: {insomnia.text}")
+    assert validate_xml(xml).diagnosis == expected_treatment(t0, insomnia) and "<drug>Duvastrin</drug>" in xml
+    assert without.startswith("Leaflet: ") and validate_xml(no_drug).diagnosis == nausea.expected  # no treatment
+
+
+def test_the_explorer_says_why_a_withdrawn_drug_is_left_out(scripted):
+    from utils.explorer import combined_system
+
+    scripted["Note: gout"] = GOUT
+    leaflets = {**LEAFLETS, "Vintrabel": LEAFLETS["Vintrabel"] + " Withdrawn from the market in 2026."}
+    reply = combined_system("combined", None, None, None, Retriever(leaflets), 0.1).answer("gout")
+    assert reply.text == f"{GOUT} (no treatment: Vintrabel was withdrawn (its leaflet says so))"
+    assert reply.drug == "Vintrabel"

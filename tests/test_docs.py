@@ -106,3 +106,28 @@ def test_every_utils_module_is_listed_with_its_concern():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     table = readme.split("`utils/`, one concern a module:")[1].split("\n\n")[1]
     assert sorted(re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE)) == modules
+
+
+def printed(path: Path) -> str:
+    """Everything a committed notebook printed."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return "".join("".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"])
+
+
+def test_the_readme_and_guide_quote_the_committed_notebooks():
+    """A figure quoted in README.md, the instructor guide or the glossary is the one the committed notebooks
+    printed (re-execute a notebook, and this says which quote to update)."""
+    xml, retrieval = printed(NOTEBOOKS / "03_behaviour_tuning_xml.ipynb"), printed(NOTEBOOKS / "04_retrieval.ipynb")
+    readme, guide, glossary = (p.read_text(encoding="utf-8") for p in
+                               (REPO_ROOT / "README.md", REPO_ROOT / "docs" / "instructor_guide.md", GLOSSARY))
+    # The re-index against notebook 01's training: a ratio of two timings, quoted rounded ("about 24,000").
+    ratio = int(re.search(r"([\d,]+)x the re-index", retrieval)[1].replace(",", ""))
+    quoted = int(re.search(r"about ([\d,]+) times cheaper", readme)[1].replace(",", ""))
+    assert abs(quoted - ratio) <= 0.25 * ratio, f"README says about {quoted:,}x, notebook 04 printed {ratio:,}x"
+    # Few-shot validity on unseen-style notes, the adapter's split (notebook 03's cost table).
+    valid = re.search(r"base model, few-shot\s+\d+\s+(\d+)%", xml)[1]
+    assert f"few-shot prompt: {valid} % valid" in readme and f"few-shot prompt: {valid} % valid" in guide
+    # The model's size on disk.
+    mb = re.search(r"the full model (\d+) MB", xml)[1]
+    for doc in (readme, guide, glossary):
+        assert set(re.findall(r"\b(\d{3}) MB", doc)) == {mb}

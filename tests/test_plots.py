@@ -7,7 +7,14 @@ import pytest  # noqa: E402
 from conftest import SERIES  # noqa: E402
 
 from utils.comparison import headline  # noqa: E402
-from utils.plots import accuracy_bars, comparison_figure, cost_over_time, use_style  # noqa: E402
+from utils.plots import (  # noqa: E402
+    SUMMARY_FIGURE,
+    accuracy_bars,
+    comparison_figure,
+    cost_over_time,
+    save_summary_figure,
+    use_style,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -64,12 +71,34 @@ def test_cost_over_time_can_draw_a_linear_scale():
     ax = cost_over_time({"full retrain": [100.0, 220.0, 360.0]}, "Linear", log=False)
     assert ax.get_yscale() == "linear" and ax.get_ylabel() == "cumulative seconds of CPU time"
 
+
+FORMATS = {"instruction": 0.0, "3 shots\n+ leaflet": 0.7, "XML adapter": 0.98}
+
+
 def test_the_summary_figure_has_three_titled_panels():
-    fig = comparison_figure(headline(SERIES))
+    fig = comparison_figure(headline(SERIES), FORMATS, notes=41)
     facts, update, xml = fig.axes
     assert [ax.get_title() for ax in fig.axes] == ["Facts: right answers by question kind",
                                                    "Updates: one change of facts", "Format: schema-valid XML"]
-    assert all(ax.get_ylabel() for ax in fig.axes)
+    assert all(ax.get_ylabel() for ax in fig.axes) and xml.get_ylabel() == "valid XML (% of 41 notes)"
+    assert [t.get_text() for t in facts.get_legend().get_texts()] == [
+        "fine-tuned", "retrieval + base model, 2 shots", "retrieval + reader adapter"]
     assert [t.get_text() for t in update.texts] == ["90 s", "23 s", "2.6 ms"]
-    assert [t.get_text() for t in xml.get_xticklabels()] == ["instruction", "2 examples", "LoRA adapter"]
+    # The incremental update is marked with what it erased (SERIES: it kept 25 % of unchanged facts).
+    assert "erased\n75% of\nunchanged facts" in update.get_xticklabels()[1].get_text()
+    assert [t.get_text() for t in xml.get_xticklabels()] == list(FORMATS)
+    assert [t.get_text() for t in xml.texts] == ["0", "70", "98"]
     assert not overlaps_legend(facts)
+
+
+def test_the_readme_figure_is_written_by_a_full_run_on_the_bundled_data_only(tmp_path, monkeypatch):
+    fig = comparison_figure(headline(SERIES), FORMATS, notes=41)
+    path = tmp_path / "summary.png"
+    assert SUMMARY_FIGURE.name == "summary.png" and SUMMARY_FIGURE.parent.name == "figures"
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    assert save_summary_figure(fig, path) is None and not path.exists()
+    monkeypatch.delenv("FTRAG_QUICK")
+    monkeypatch.setenv("FTRAG_DATA", str(tmp_path))
+    assert save_summary_figure(fig, path) is None and not path.exists()
+    monkeypatch.delenv("FTRAG_DATA")
+    assert save_summary_figure(fig, path) == path and path.read_bytes()[:4] == b"\x89PNG"

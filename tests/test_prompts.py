@@ -91,3 +91,7 @@ def test_the_untuned_models_prompts_build_on_the_instructions(tokenizer):
                                        "makes it.\n\nNote: 54F gout", system=prompts.TREATMENT_INSTRUCTION)
     assert prompts.treatment_prompt(tokenizer, "54F gout") == chat_prompt(tokenizer, "Note: 54F gout",
                                                                           system=prompts.TREATMENT_INSTRUCTION)
+    shot = (prompts.treatment_message("71M insomnia", LEAFLET), "<diagnosis>...</diagnosis>")
+    assert prompts.treatment_prompt(tokenizer, "54F gout", LEAFLET, [shot]) == chat_prompt(
+        tokenizer, with_leaflet.split("<|im_start|>user\n")[-1].split("<|im_end|>")[0],
+        system=prompts.TREATMENT_INSTRUCTION, examples=[shot])

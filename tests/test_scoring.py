@@ -193,7 +193,9 @@ def test_facts_and_validity_are_scored_apart():
     assert [facts_right(a, e) for a, e in zip(answers, expected)] == [True, False, True]
     assert not facts_right("Vintrabel 400 mg", expected[0]) and not facts_right("Vintrabelix 40 mg", expected[0])
     assert facts_right("VINTRABEL, 1,200 mg", Diagnosis(1, "male", "gout", "mild", "Vintrabel", 1200))
-    assert score_system(answers, expected) == {"valid": 2 / 3, "facts": 2 / 3, "both": 1 / 3}
+    assert score_system(answers, expected) == {"valid": 2 / 3, "facts": 2 / 3, "both": 1 / 3, "all right": 1 / 3}
+    wrong_age = answers[0].replace("<age>54</age>", "<age>3</age>")
+    assert score_system([wrong_age], expected[:1]) == {"valid": 1, "facts": 1, "both": 1, "all right": 0}
     with pytest.raises(ValueError, match="give one each"):
         score_system(answers, expected[:2])
 

@@ -6,7 +6,8 @@ diagnosed condition and its current maximum daily dose, facts only the leaflets 
 1. the XML adapter (notebook 03) writes the diagnosis: a behaviour, learned from 48 notes;
 2. retrieval (notebook 04) finds the leaflet of the drug for the diagnosed condition, and the
    reader adapter reads the drug's name and dose from it: facts, kept in documents;
-3. plain code puts the treatment into the XML, which is checked against the schema again.
+3. plain code puts the treatment into the XML, which is checked against the schema again, and
+   refuses a drug whose leaflet says it was withdrawn (no treatment, and a warning that says why).
 
 Edit a leaflet and the next diagnosis follows it; no weight changes. Its prompts are in
 utils/prompts.py, its scoring (score_system) in utils/scoring.py.
@@ -20,7 +21,7 @@ from .clinical import Diagnosis, Note, to_xml, validate_xml
 from .config import quick_length, quick_sample
 from .evaluate import XML_MAX_NEW_TOKENS
 from .generation import generate
-from .prompts import dose_question, note_prompt, reader_prompt, treatment_prompt, treatment_question
+from .prompts import dose_question, note_prompt, reader_prompt, treatment_message, treatment_prompt, treatment_question
 from .retrieval import Passage
 from .scoring import is_unknown_answer
 from .world import World
@@ -29,8 +30,18 @@ from .world import World
 @dataclass(frozen=True)
 class Treatment:
     drug: str
-    max_daily_dose_mg: int
+    max_daily_dose_mg: int | None  # None for a withdrawn drug: its dose is not asked
     passage: Passage  # the leaflet both were read from
+    withdrawn: bool = False  # the leaflet says the drug was withdrawn: not to be given
+
+
+# A leaflet's own words for a drug off the market. A rule in code, not the reader's judgement: exact,
+# cheap, and it cannot be talked out of it.
+_WITHDRAWN = re.compile(r"\b(?:withdrawn|recalled|no longer (?:sold|available|marketed))\b", re.IGNORECASE)
+
+
+def says_withdrawn(leaflet: str) -> bool:
+    return bool(_WITHDRAWN.search(leaflet))
 
 
 def parse_dose(text: str) -> int | None:
@@ -43,15 +54,20 @@ def find_treatments(reader, tokenizer, retriever, threshold: float,
                     conditions: list[str]) -> list[Treatment | None]:
     """For each condition, the drug and dose that the best-matching leaflet gives, read by the
     reader adapter; None when no leaflet scores at least `threshold` (no drug is known for it) or
-    the reader finds no drug or dose in it."""
+    the reader finds no drug or dose in it. A leaflet that says its drug was withdrawn gives a
+    Treatment marked withdrawn, without a dose."""
     passages = [retriever.search(treatment_question(c), 1)[0] for c in conditions]
     asked = [i for i, p in enumerate(passages) if p.score >= threshold]
     drugs = generate(reader, tokenizer, [reader_prompt(passages[i].text, treatment_question(conditions[i]))
                                          for i in asked], progress=False)
     named = [(i, d.text) for i, d in zip(asked, drugs) if d.text and not is_unknown_answer(d.text)]
+    found: list[Treatment | None] = [None] * len(conditions)
+    for i, drug in named:
+        if says_withdrawn(passages[i].text):
+            found[i] = Treatment(drug, None, passages[i], withdrawn=True)
+    named = [(i, drug) for i, drug in named if found[i] is None]
     doses = generate(reader, tokenizer, [reader_prompt(passages[i].text, dose_question(drug))
                                          for i, drug in named], progress=False)
-    found: list[Treatment | None] = [None] * len(conditions)
     for (i, drug), dose in zip(named, doses):
         mg = parse_dose(dose.text)
         if mg:
@@ -62,7 +78,13 @@ def find_treatments(reader, tokenizer, retriever, threshold: float,
 @dataclass(frozen=True)
 class Diagnosed:
     xml: str  # the system's answer
-    treatment: Treatment | None  # what retrieval added, if anything
+    treatment: Treatment | None  # what retrieval found, if anything (in the XML unless withdrawn)
+
+    @property
+    def warning(self) -> str:
+        """Why a treatment found in a leaflet is not in the answer ("" when none is withheld)."""
+        t = self.treatment
+        return f"no treatment: {t.drug} was withdrawn (its leaflet says so)" if t and t.withdrawn else ""
 
 
 def diagnose(xml_model, reader, tokenizer, retriever, threshold: float, notes: list[str]) -> list[Diagnosed]:
@@ -75,14 +97,17 @@ def diagnose(xml_model, reader, tokenizer, retriever, threshold: float, notes: l
 def add_treatments(reader, tokenizer, retriever, threshold: float, answers: list[str]) -> list[Diagnosed]:
     """Steps 2 and 3 on the XML adapter's answers: the leaflets' treatment put into each valid
     diagnosis. One that is not schema-valid is returned as written (there is no condition to look
-    up). Apart from step 1 so that a leaflet edit needs no new diagnosis, only a new look-up."""
+    up); a withdrawn drug is left out (Diagnosed.warning says so). Apart from step 1 so that a
+    leaflet edit needs no new diagnosis, only a new look-up."""
     verdicts = [validate_xml(a) for a in answers]
     valid = [i for i, v in enumerate(verdicts) if v.valid]
     treatments = find_treatments(reader, tokenizer, retriever, threshold,
                                  [verdicts[i].diagnosis.condition for i in valid])
     out = [Diagnosed(a, None) for a in answers]
     for i, t in zip(valid, treatments):
-        if t is not None:
+        if t is not None and t.withdrawn:
+            out[i] = Diagnosed(answers[i], t)
+        elif t is not None:
             d = replace(verdicts[i].diagnosis, drug=t.drug, max_daily_dose_mg=t.max_daily_dose_mg)
             out[i] = Diagnosed(to_xml(d), t)
     return out
@@ -94,14 +119,30 @@ def add_treatments(reader, tokenizer, retriever, threshold: float, answers: list
 BASE_MAX_NEW_TOKENS = 72
 
 
-def base_answers(model, tokenizer, notes: list[str], retriever=None) -> list[str]:
+def base_answers(model, tokenizer, notes: list[str], retriever=None,
+                 examples: list[tuple[str, str]] = ()) -> list[str]:
     """The untuned model asked for the diagnosis with its treatment; with a retriever, after the
     leaflet that best matches the note (the note itself is the query: without the adapter nothing
-    has extracted the condition). A quick run cuts the answers short: every claim about them needs a full run."""
+    has extracted the condition); with examples (treatment_shots), after those worked examples.
+    A quick run cuts the answers short: every claim about them needs a full run."""
     passages = [retriever.search(n, 1)[0].text if retriever else None for n in notes]
-    prompts = [treatment_prompt(tokenizer, n, p) for n, p in zip(notes, passages)]
+    prompts = [treatment_prompt(tokenizer, n, p, examples) for n, p in zip(notes, passages)]
     return [a.text for a in generate(model, tokenizer, prompts, max_new_tokens=quick_length(BASE_MAX_NEW_TOKENS),
                                      batch_size=16, first_line_only=False, progress=False)]
+
+
+def treatment_shots(world: World, retriever, notes: list[Note]) -> list[tuple[str, str]]:
+    """Worked examples for the untuned model (few-shot), the training notes notebook 03's few-shot
+    prompt shows, each after a leaflet and answered with its diagnosis and treatment: a note whose
+    condition has a drug after that drug's leaflet, with the treatment it gives; a note without one
+    after the leaflet retrieval finds for it, with no treatment (that leaflet is about another
+    condition)."""
+    shots = []
+    for note in notes:
+        expected = expected_treatment(world, note)
+        leaflet = world.documents[expected.drug] if expected.drug else retriever.search(note.text, 1)[0].text
+        shots.append((treatment_message(note.text, leaflet), to_xml(expected)))
+    return shots
 
 
 def xml_answers(xml_model, tokenizer, notes: list[str]) -> list[str]:
@@ -130,6 +171,21 @@ def treatment_cases(world: World, notes: list[Note]) -> list[tuple[Note, Diagnos
     few notes of each split."""
     cases = [(n, expected_treatment(world, n)) for n in notes if n.split != "train"]
     return quick_sample([(n, e) for n, e in cases if e.drug is not None], lambda case: case[0].split)
+
+
+def withdrawn_notes(old: World, new: World, notes: list[Note]) -> list[Note]:
+    """The held-out notes whose drug at `old` is withdrawn at `new`: once the leaflets are edited,
+    the combined system must not recommend it. A quick run takes the first few."""
+    def withdrawn(note):
+        drug = expected_treatment(old, note).drug
+        return drug is not None and drug in new.drugs and new.drugs[drug].status == "withdrawn"
+    return quick_sample([n for n in notes if n.split != "train" and withdrawn(n)])
+
+
+def prescribed(diagnosed: list[Diagnosed]) -> list[str | None]:
+    """The drug each answer's XML gives (None: no valid diagnosis, or no treatment in it)."""
+    verdicts = [validate_xml(d.xml) for d in diagnosed]
+    return [v.diagnosis.drug if v.valid else None for v in verdicts]
 
 
 def changed_treatment_notes(old: World, new: World, notes: list[Note]) -> list[Note]:

@@ -72,7 +72,8 @@ def combined_system(name: str, xml_model, reader, tokenizer, retriever, threshol
         if d.treatment is None:
             return Reply(d.xml, None)
         p = d.treatment.passage
-        return Reply(d.xml, None, passage=passage_text(p.text), score=p.score, drug=p.drug)
+        text = f"{d.xml} ({d.warning})" if d.warning else d.xml
+        return Reply(text, None, passage=passage_text(p.text), score=p.score, drug=p.drug)
     return System(name, "note", answer)
 
 

@@ -58,17 +58,30 @@ TREATMENT_INSTRUCTION = _xml_instruction(
     "when there is one")
 
 
+# How many training notes (recipes.xml_training_notes) notebook 03's few-shot prompt shows; notebook 05's
+# few-shot system shows the same ones.
+FEW_SHOT_NOTES = 3
+
+
 def xml_chat_prompt(tokenizer, note: str, examples: list[tuple[str, str]] = ()) -> str:
     """The untuned model asked for a note's diagnosis XML: XML_INSTRUCTION, then optional
     (note, XML) examples (few-shot), then the note."""
     return chat_prompt(tokenizer, note, system=XML_INSTRUCTION, examples=examples)
 
 
-def treatment_prompt(tokenizer, note: str, passage: str | None = None) -> str:
-    """The untuned model asked for the diagnosis with its treatment: TREATMENT_INSTRUCTION, then
-    the note, after a retrieved leaflet if any."""
+def treatment_message(note: str, passage: str | None = None) -> str:
+    """The note, after a retrieved leaflet if any: what the untuned model is asked about (and its
+    worked examples show)."""
     leaflet = f"Leaflet: {passage_text(passage)}\n\n" if passage else ""
-    return chat_prompt(tokenizer, f"{leaflet}Note: {note.strip()}", system=TREATMENT_INSTRUCTION)
+    return f"{leaflet}Note: {note.strip()}"
+
+
+def treatment_prompt(tokenizer, note: str, passage: str | None = None,
+                     examples: list[tuple[str, str]] = ()) -> str:
+    """The untuned model asked for the diagnosis with its treatment: TREATMENT_INSTRUCTION, then
+    optional (message, XML) examples (few-shot), then the note, after a retrieved leaflet if any."""
+    return chat_prompt(tokenizer, treatment_message(note, passage), system=TREATMENT_INSTRUCTION,
+                       examples=examples)
 
 
 # ---------------------------------------------------------------- reading a passage (notebooks 04 and 05)

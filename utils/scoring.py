@@ -243,12 +243,15 @@ def facts_right(answer: str, expected: Diagnosis) -> bool:
 
 def score_system(answers: list[str], expected: list[Diagnosis]) -> dict[str, float]:
     """valid: the answer is schema-valid XML; facts: it names the right drug and dose; both: a
-    valid diagnosis whose treatment is right (what a downstream program can use)."""
+    valid diagnosis whose treatment is right (what a downstream program can use); all right: both,
+    and every field of the diagnosis right too (a treatment beside age 3 for a 67-year-old is not)."""
     if len(answers) != len(expected) or not answers:
         raise ValueError(f"{len(answers)} answers for {len(expected)} expected diagnoses: give one each")
     valid = [validate_xml(a) for a in answers]
     right = [facts_right(a, e) for a, e in zip(answers, expected)]
     usable = [v.valid and v.diagnosis.drug == e.drug and v.diagnosis.max_daily_dose_mg == e.max_daily_dose_mg
               for v, e in zip(valid, expected)]
+    exact = [u and field_accuracy(v.diagnosis, e) == 1 for u, v, e in zip(usable, valid, expected)]
     n = len(answers)
-    return {"valid": sum(v.valid for v in valid) / n, "facts": sum(right) / n, "both": sum(usable) / n}
+    return {"valid": sum(v.valid for v in valid) / n, "facts": sum(right) / n, "both": sum(usable) / n,
+            "all right": sum(exact) / n}

@@ -38,8 +38,9 @@ def evaluate_groups(model, tokenizer, groups: dict[str, list[Question]], prompt=
 def ranked_choice(model, tokenizer, questions: list[Question], candidates: list[str], prompt=qa_prompt,
                   batch_size: int = 64) -> list[int]:
     """The rank of each question's right answer among `candidates` by the model's probability
-    (generation.rank_of_right_answer); a quick run asks a few of each kind."""
-    questions = quick_sample(questions, lambda q: q.kind)
+    (generation.rank_of_right_answer); a quick run asks two of each kind (each is scored against
+    every candidate)."""
+    questions = quick_sample(questions, lambda q: q.kind, per_group=2)
     return rank_of_right_answer(model, tokenizer, [prompt(q.text) for q in questions],
                                 [q.answer for q in questions], candidates, batch_size)
 

@@ -79,13 +79,13 @@ def test_the_summary_figure_has_three_titled_panels():
     fig = comparison_figure(headline(SERIES), FORMATS, notes=41)
     facts, update, xml = fig.axes
     assert [ax.get_title() for ax in fig.axes] == ["Facts: right answers by question kind",
-                                                   "Updates: one change of facts", "Format: schema-valid XML"]
+                                                   "Updates: one change of facts", "Format: valid XML"]
     assert all(ax.get_ylabel() for ax in fig.axes) and xml.get_ylabel() == "valid XML (% of 41 notes)"
     assert [t.get_text() for t in facts.get_legend().get_texts()] == [
         "fine-tuned", "retrieval + base model, 2 shots", "retrieval + reader adapter"]
     assert [t.get_text() for t in update.texts] == ["90 s", "23 s", "2.6 ms"]
     # The incremental update is marked with what it erased (SERIES: it kept 25 % of unchanged facts).
-    assert "erased\n75% of\nunchanged facts" in update.get_xticklabels()[1].get_text()
+    assert "(erased\n75% of the\nunchanged facts)" in update.get_xticklabels()[1].get_text()
     assert [t.get_text() for t in xml.get_xticklabels()] == list(FORMATS)
     assert [t.get_text() for t in xml.texts] == ["0", "70", "98"]
     assert not overlaps_legend(facts)

@@ -15,9 +15,7 @@ from .world import Question
 
 def evaluate(model, tokenizer, questions: list[Question], prompt=qa_prompt, **generate_kwargs) -> list[Result]:
     """Ask each question (a quick run: a few of each kind) and score the answer."""
-    questions = quick_sample(questions, lambda q: q.kind)
-    answers = generate(model, tokenizer, [prompt(q.text) for q in questions], **generate_kwargs)
-    return [Result(q, a, is_correct(q, a.text)) for q, a in zip(questions, answers)]
+    return evaluate_groups(model, tokenizer, {"": questions}, prompt, **generate_kwargs)[""]
 
 
 def evaluate_groups(model, tokenizer, groups: dict[str, list[Question]], prompt=qa_prompt,

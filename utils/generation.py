@@ -49,9 +49,9 @@ def _line_ending_tokens(tokenizer) -> frozenset[int]:
 
 
 class _EndOfLine(StoppingCriteria):
-    """Stops a row at its first token that contains a newline. transformers' `stop_strings` does the
-    same for any string, but scans the 49,152-token vocabulary again on every call: 0.5-1 s, longer
-    than answering four short questions."""
+    """Stops a row at its first token that contains a newline: the answers of transformers'
+    `stop_strings=["\\n"]` (a unit test compares them), without its per-call work on the 49,152-token
+    vocabulary (measured here: about 0.1 s a call, 5 % of four short answers)."""
 
     def __init__(self, token_ids: frozenset[int], device):
         self.token_ids = torch.tensor(sorted(token_ids), device=device)

@@ -91,8 +91,9 @@ def is_correct_lenient(question: Question, text: str) -> bool:
     """`is_correct`, forgiving the form of a right answer: any spacing ("Chicken pox" for
     "chickenpox"), singular or plural ("migraines"), and the other names of a condition in
     CONDITION_SYNONYMS ("High blood pressure" for "hypertension"). Never stricter than is_correct."""
-    if is_correct(question, text) or question.answer == UNKNOWN:
-        return is_correct(question, text)
+    strict = is_correct(question, text)
+    if strict or question.answer == UNKNOWN:
+        return strict
     words = _singular_words(text)
     # Every run of consecutive words, written without spaces: "chicken pox" -> "chickenpox".
     said = {"".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
@@ -118,12 +119,16 @@ def same_questions(results: dict[str, list[Result]]) -> dict[str, list[Result]]:
     return {name: [r for r in rs if r.question in common] for name, rs in results.items()}
 
 
+def _by_kind(results: list[Result]) -> dict[str, list[Result]]:
+    groups: dict[str, list[Result]] = defaultdict(list)
+    for r in results:
+        groups[r.question.kind].append(r)
+    return groups
+
+
 def count_by_kind(results: list[Result]) -> dict[str, int]:
     """How many questions of each kind were scored: the n behind each accuracy."""
-    counts: dict[str, int] = defaultdict(int)
-    for r in results:
-        counts[r.question.kind] += 1
-    return dict(counts)
+    return {kind: len(rs) for kind, rs in _by_kind(results).items()}
 
 
 def accuracy(results: list[Result]) -> float:
@@ -131,10 +136,7 @@ def accuracy(results: list[Result]) -> float:
 
 
 def accuracy_by_kind(results: list[Result]) -> dict[str, float]:
-    groups: dict[str, list[Result]] = defaultdict(list)
-    for r in results:
-        groups[r.question.kind].append(r)
-    return {kind: accuracy(rs) for kind, rs in groups.items()}
+    return {kind: accuracy(rs) for kind, rs in _by_kind(results).items()}
 
 
 def rank_one_rate(ranks: list[int]) -> float:

@@ -63,6 +63,25 @@ def test_a_quick_run_asks_a_few_notes_of_every_split(tiny_model, tokenizer, monk
         [n for n in notes if n.split == "unseen_style"][:QUICK_PER_GROUP]
 
 
+def test_a_quick_run_cuts_xml_answers_short(tiny_model, tokenizer, monkeypatch):
+    import utils.evaluate as evaluate_mod
+    from utils.clinical import load_notes
+    from utils.config import QUICK_MAX_NEW_TOKENS
+    asked = []
+    real_generate = evaluate_mod.generate
+
+    def generate(*args, **kwargs):
+        asked.append(kwargs["max_new_tokens"])
+        return real_generate(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate_mod, "generate", generate)
+    notes = [n for n in load_notes() if n.split == "test"][:1]
+    evaluate_mod.evaluate_xml(tiny_model, tokenizer, notes, max_new_tokens=56, progress=False)
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    evaluate_mod.evaluate_xml(tiny_model, tokenizer, notes, max_new_tokens=56, progress=False)
+    assert asked == [56, QUICK_MAX_NEW_TOKENS]
+
+
 def test_evaluate_groups_asks_every_group_in_one_generation_with_evaluates_answers(memorised, tokenizer,
                                                                                     monkeypatch):
     import utils.evaluate as evaluate_mod

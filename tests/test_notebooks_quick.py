@@ -1,8 +1,8 @@
 """The quick run: every numbered notebook and worked solution, each in a fresh kernel, with
 FTRAG_QUICK=1 (utils.config.quick): each training cut to a few steps and each evaluation to a few
 questions of each kind, the notebooks' own claims asserted except those that need the full run, no
-output compared. A maintainer's smoke test that a change to utils/ breaks no notebook (about 7½
-minutes on 2 cores; the full test run from an empty cache takes about 20):
+output compared. A maintainer's smoke test that a change to utils/ breaks no notebook (about 4½
+minutes on 2 cores; the full test run from an empty cache takes about 35):
 
     FTRAG_QUICK=1 .venv/bin/python -m pytest tests/test_notebooks_quick.py --durations=0
 

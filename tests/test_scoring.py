@@ -175,11 +175,15 @@ def test_score_answers_and_summarize():
     assert summary["sex"] == pytest.approx(1 / 3) and summary["age"] == pytest.approx(2 / 3)
 
 
-def test_scoring_refuses_mismatched_or_empty_input():
+def test_scoring_refuses_mismatched_input():
     with pytest.raises(ValueError, match="one answer a note"):
         score_answers([_note(GOUT)], [])
-    with pytest.raises(ValueError, match="nothing to summarize"):
-        summarize([])
+
+
+def test_no_answers_summarize_as_undefined_not_zero():
+    summary = summarize([])  # a quick run's few notes may hold none of a split or style
+    assert set(summary) == set(summarize(score_answers([_note(GOUT)], [VALID])))
+    assert all(math.isnan(value) for value in summary.values())
 
 
 # ---------------------------------------------------------------- diagnoses with a treatment

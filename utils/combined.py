@@ -146,9 +146,10 @@ def treatment_shots(world: World, retriever, notes: list[Note]) -> list[tuple[st
 
 
 def xml_answers(xml_model, tokenizer, notes: list[str]) -> list[str]:
-    """The XML adapter alone: a valid diagnosis, but it cannot know the treatment."""
+    """The XML adapter alone: a valid diagnosis, but it cannot know the treatment. A quick run cuts
+    the answers short, as evaluate_xml does."""
     return [a.text for a in generate(xml_model, tokenizer, [note_prompt(n) for n in notes],
-                                     max_new_tokens=XML_MAX_NEW_TOKENS, batch_size=16, progress=False)]
+                                     max_new_tokens=quick_length(XML_MAX_NEW_TOKENS), batch_size=16, progress=False)]
 
 
 # ---------------------------------------------------------------- what is right (scored by utils.scoring.score_system)
@@ -190,6 +191,7 @@ def prescribed(diagnosed: list[Diagnosed]) -> list[str | None]:
 
 def changed_treatment_notes(old: World, new: World, notes: list[Note]) -> list[Note]:
     """The notes whose right treatment at `new` differs from the one at `old` (a new dose, or a drug
-    that did not exist), where `new` has one. A quick run takes the first few."""
+    that did not exist), where `new` has one. A quick run takes the first few of each of the two."""
     return quick_sample([n for n in notes if expected_treatment(old, n) != expected_treatment(new, n)
-                         and expected_treatment(new, n).drug is not None])
+                         and expected_treatment(new, n).drug is not None],
+                        lambda n: expected_treatment(old, n).drug is None)

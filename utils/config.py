@@ -60,7 +60,7 @@ def quick() -> bool:
     """FTRAG_QUICK=1: a maintainer's smoke run of every notebook. Every expensive step shrinks
     where it is decided: each training to a few examples (utils.train.QUICK_EXAMPLES), each
     evaluation to a few inputs of each kind (`quick_sample`, called by the evaluation helpers),
-    each learning curve to its last point (`curve_points`), the base model's long answers to a few
+    each learning curve to its last point (`curve_points`), long answers (the base model's, the XML) to a few
     tokens (`quick_length`).
     What it trains and measures is kept apart from full runs (`artifacts_dir`), and claims and
     reference figures that need the full run are reported, not checked (utils.checkpoint)."""
@@ -69,7 +69,7 @@ def quick() -> bool:
 
 # What a quick run asks of each kind of question (or split of notes): enough for every kind to be
 # scored, every table and plot drawn, every helper run; far too few for the figures to mean anything.
-QUICK_PER_GROUP = 4
+QUICK_PER_GROUP = 2
 
 
 def quick_sample(items: list, group=lambda item: None, per_group: int = QUICK_PER_GROUP) -> list:
@@ -87,7 +87,8 @@ def quick_sample(items: list, group=lambda item: None, per_group: int = QUICK_PE
     return kept
 
 
-# A quick run's cap on answers whose length no quick check depends on (the base model's chatter).
+# A quick run's cap on answers whose length no quick check depends on (the base model's chatter, the XML of
+# an adapter trained for a few steps).
 QUICK_MAX_NEW_TOKENS = 16
 
 

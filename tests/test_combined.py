@@ -58,7 +58,9 @@ def scripted(monkeypatch):
             return scripted if scripted is not None else read(prompt) if "Passage:" in prompt else "unknown"
         return [Answer(answer(p), 0.9) for p in prompts]
 
+    import utils.evaluate
     monkeypatch.setattr(combined, "generate", fake_generate)
+    monkeypatch.setattr(utils.evaluate, "generate", fake_generate)  # the XML adapter's answers (xml_texts)
     return script
 
 

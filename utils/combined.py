@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 
 from .clinical import Diagnosis, Note, to_xml, validate_xml
 from .config import quick_length, quick_sample
-from .evaluate import XML_MAX_NEW_TOKENS
+from .evaluate import xml_texts
 from .generation import generate
-from .prompts import dose_question, note_prompt, reader_prompt, treatment_message, treatment_prompt, treatment_question
+from .prompts import dose_question, reader_prompt, treatment_message, treatment_prompt, treatment_question
 from .retrieval import Passage
 from .scoring import is_unknown_answer
 from .world import World
@@ -146,10 +146,8 @@ def treatment_shots(world: World, retriever, notes: list[Note]) -> list[tuple[st
 
 
 def xml_answers(xml_model, tokenizer, notes: list[str]) -> list[str]:
-    """The XML adapter alone: a valid diagnosis, but it cannot know the treatment. A quick run cuts
-    the answers short, as evaluate_xml does."""
-    return [a.text for a in generate(xml_model, tokenizer, [note_prompt(n) for n in notes],
-                                     max_new_tokens=quick_length(XML_MAX_NEW_TOKENS), batch_size=16, progress=False)]
+    """The XML adapter alone: a valid diagnosis, but it cannot know the treatment."""
+    return xml_texts(xml_model, tokenizer, notes, progress=False)
 
 
 # ---------------------------------------------------------------- what is right (scored by utils.scoring.score_system)

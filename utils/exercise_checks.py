@@ -17,6 +17,7 @@ from .checkpoint import loss_fell
 from .clinical import FIELDS, to_xml
 from .config import quick
 from .prompts import note_prompt, qa_prompt
+from .scoring import SUMMARY_KEYS
 
 # utils.recipes is imported inside the checks that need it: it loads transformers and peft (about
 # 10 s), which exercise 3 (BM25 only) never uses.
@@ -107,7 +108,6 @@ def check_answers(questions: Mapping, **answers) -> None:
 
 # --- exercise 2: break the XML adapter, then fix it -------------------------------------------
 
-SUMMARY_KEYS = ("valid", "fields", *FIELDS)
 
 
 def _summary_problems(name: str, summary, n_notes: int) -> list[str]:

@@ -216,12 +216,15 @@ def score_answers(notes: list[Note], answers: list[str]) -> list[Scored]:
     return scored
 
 
+SUMMARY_KEYS = ("valid", "fields", *FIELDS)  # what summarize returns
+
+
 def summarize(scored: list[Scored]) -> dict[str, float]:
     """Share of schema-valid answers, mean field accuracy (invalid answers count 0), and the share
     right of each field; each undefined (nan) for no answers, as `accuracy` is (a quick run's few
     notes may hold none of a group)."""
     if not scored:
-        return dict.fromkeys(("valid", "fields", *FIELDS), float("nan"))
+        return dict.fromkeys(SUMMARY_KEYS, float("nan"))
     n = len(scored)
     summary = {"valid": sum(s.verdict.valid for s in scored) / n,
                "fields": sum(s.fields for s in scored) / n}

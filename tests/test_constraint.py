@@ -138,7 +138,26 @@ def test_the_prompt_never_reaches_the_constraint(tokenizer):
 
     reference = first_mask("45 M")
     allowed = [tokenizer.decode([i]) for i in reference[0].nonzero().flatten().tolist()]
-    assert allowed and all("<diagnosis>".startswith(t) for t in allowed)
+    assert allowed and all(" <diagnosis>".startswith(t) or "<diagnosis>".startswith(t) for t in allowed)
+    assert "<" in allowed and any(t.startswith(" ") for t in allowed)  # the chat model's start; the adapter's " <"
     assert not reference[0, len(tokenizer):].any()  # the model's padding columns
     for prompt in HOSTILE + ["Note: " + "<diagnosis><age>1" * 5_000]:
         assert torch.equal(first_mask(prompt), reference)
+
+
+def test_generate_writes_valid_xml_under_the_constraint(tiny_model, tokenizer):
+    # Through the course's generate: batches sorted by length, a shared prompt prefix read once (the
+    # few-shot prompts' case), answers cut at the end token; greedy, so the random model needs the push.
+    from utils.generation import SHARED_PREFIX_MIN_TOKENS, generate
+
+    shared = "Write the diagnosis XML of the note. " * SHARED_PREFIX_MIN_TOKENS
+    prompts = [shared + note for note in HOSTILE] + ["45 M", "Note: gout"]
+    constraint = [TowardsTheEnd(tokenizer), *diagnosis_constraint(tokenizer, treatment=False)]
+    answers = generate(tiny_model, tokenizer, prompts, max_new_tokens=150, batch_size=3, progress=False,
+                       first_line_only=False, constraint=constraint)
+    free = generate(tiny_model, tokenizer, prompts, max_new_tokens=20, batch_size=3, progress=False,
+                    first_line_only=False)
+    assert not any(validate_xml(a.text).valid for a in free)  # without it, a random model writes no XML
+    for answer in answers:
+        assert validate_xml(answer.text).valid and re.fullmatch(diagnosis_regex(False), answer.text), answer.text
+        assert 0 < answer.probability <= 1

@@ -39,7 +39,10 @@ def diagnosis_regex(treatment: bool | None = None) -> str:
     constrained base model invented a treatment for 8 of 8 notes and ran out of 48 tokens); True, always.
     """
     tail = {None: f"({TREATMENT})?", False: "", True: TREATMENT}[treatment]
-    return (f"<diagnosis><age>{AGE}</age><sex>{SEX}</sex><condition>{CONDITION}</condition>"
+    # An optional space first: after the adapter's prompt ("...\nXML:") its answers start with the token
+    # " <" as it was trained (batching.encode); forbidding it pushed the adapter off its habit and
+    # changed an answer it had right. The answer is read stripped (generation.Answer.text).
+    return (f" ?<diagnosis><age>{AGE}</age><sex>{SEX}</sex><condition>{CONDITION}</condition>"
             f"<severity>{SEVERITY}</severity>{tail}</diagnosis>")
 
 

@@ -184,6 +184,8 @@ SERIES = saved.SeriesResults(
     saved.XmlTuningResults(
         training_notes=48, recipe="TrainConfig()", prompt_tokens={"adapter": 46}, zero_shot={**SUMMARY, "valid": 0.0},
         few_shot=SUMMARY, learning_curve={0: {"unseen_style": {**SUMMARY, "valid": 0.0}}},
+        constrained={"base, instruction + constraint": {**SUMMARY, "valid": 1.0, "fields": 0.375},
+                     "adapter alone": {**SUMMARY, "valid": 1.0, "fields": 0.9375}},
         final_trained_styles=SUMMARY, final_unseen_styles={**SUMMARY, "valid": 0.96875, "fields": 0.890625},
         condition_right_never_trained=0.8, control_adapter_on=0.68, control_adapter_off=1.0,
         trainable_parameters=4_884_480, adapter_mb=19.6, model_mb=538.0, training_seconds={48: 35.0}),

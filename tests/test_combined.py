@@ -223,3 +223,22 @@ def test_the_explorer_says_why_a_withdrawn_drug_is_left_out(scripted):
     reply = combined_system("combined", None, None, None, Retriever(leaflets), 0.1).answer("gout")
     assert reply.text == f"{GOUT} (no treatment: Vintrabel was withdrawn (its leaflet says so))"
     assert reply.drug == "Vintrabel"
+
+
+def test_a_constraint_reaches_the_diagnosis_step_only(scripted, monkeypatch):
+    scripted.update({"Note: 54F gout": GOUT})
+    calls = []
+    answer = combined.generate  # the scripted fake
+
+    def recording(model, tokenizer, prompts, **kwargs):
+        calls.append((prompts[0].split("\n")[0][:5], kwargs.get("constraint")))
+        return answer(model, tokenizer, prompts, **kwargs)
+
+    import utils.evaluate
+    monkeypatch.setattr(combined, "generate", recording)
+    monkeypatch.setattr(utils.evaluate, "generate", recording)
+    grammar = object()  # stands for constraint.diagnosis_constraint(tokenizer, treatment=False)
+    [d] = diagnose(None, None, None, Retriever(LEAFLETS), 0.1, ["54F gout, moderate"], constraint=grammar)
+    assert "<drug>Vintrabel</drug>" in d.xml
+    # step 1 (the note) under the constraint; the reader's questions (drug, then dose) free
+    assert calls == [("Note:", grammar), ("Passa", None), ("Passa", None)]

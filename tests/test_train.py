@@ -11,7 +11,17 @@ from utils.batching import encode, encode_turns
 from utils.generation import generate
 from utils.model import count_parameters
 from utils.prompts import qa_prompt
-from utils.train import History, TrainConfig, _batches, adapter_folder, fingerprint, train, train_adapter, with_lora
+from utils.train import (
+    History,
+    TrainConfig,
+    _batches,
+    adapter_folder,
+    fingerprint,
+    merged_copy,
+    train,
+    train_adapter,
+    with_lora,
+)
 
 FAST = TrainConfig(epochs=3, lr=1e-2, batch_size=2, lora_r=4, lora_alpha=8)
 
@@ -146,6 +156,21 @@ def test_train_memorises_facts_with_lora(memorised, tiny_model, tokenizer):
     # The untouched base model knows none of it.
     assert not any(a.text == b for a, (_, b) in zip(generate(tiny_model, tokenizer, prompts,
                                                              progress=False), FACTS))
+
+
+def test_a_merged_copy_answers_the_same_and_leaves_the_adapter_and_the_base_alone(memorised, tiny_model, tokenizer):
+    model, _ = memorised
+    before = {n: p.clone() for n, p in model.named_parameters()}
+    base_before = {n: p.clone() for n, p in tiny_model.named_parameters()}
+    merged = merged_copy(model)
+    prompts = [p for p, _ in FACTS]
+    assert [a.text for a in generate(merged, tokenizer, prompts, progress=False)] == \
+        [a.text for a in generate(model, tokenizer, prompts, progress=False)] == [a for _, a in FACTS]
+    assert not any("lora" in n for n, _ in merged.named_parameters())
+    assert all(torch.equal(p, before[n]) for n, p in model.named_parameters())
+    assert all(torch.equal(p, base_before[n]) for n, p in tiny_model.named_parameters())
+    with model.disable_adapter():  # the adapter still switches off in the original
+        assert [a.text for a in generate(model, tokenizer, prompts, progress=False)] != [a for _, a in FACTS]
 
 
 def test_full_fine_tuning_trains_every_weight(fresh_model, tokenizer):

@@ -5,6 +5,7 @@
     model            loading a model offline (load_model)
     world            the fictional formulary: drugs, leaflets, questions, what changed over time
     clinical         clinical notes, the diagnosis XML and its schema check
+    constraint       constrained decoding: only schema-valid diagnosis XML can be written
     prompts          every prompt and instruction a model is sent
     batching         token ids of prompts and answers in left-padded batches
     generation       batched greedy answers, the shared-prefix cache, answer probabilities, latency

@@ -87,11 +87,13 @@ class Diagnosed:
         return f"no treatment: {t.drug} was withdrawn (its leaflet says so)" if t and t.withdrawn else ""
 
 
-def diagnose(xml_model, reader, tokenizer, retriever, threshold: float, notes: list[str]) -> list[Diagnosed]:
-    """The combined system, for a batch of note texts: steps 1 to 3."""
+def diagnose(xml_model, reader, tokenizer, retriever, threshold: float, notes: list[str],
+             constraint=None) -> list[Diagnosed]:
+    """The combined system, for a batch of note texts: steps 1 to 3 (step 1 under `constraint`, see
+    xml_answers)."""
     if not notes or any(not isinstance(n, str) or not n.strip() for n in notes):
         raise ValueError("diagnose needs note texts, none of them empty: paste a clinical note")
-    return add_treatments(reader, tokenizer, retriever, threshold, xml_answers(xml_model, tokenizer, notes))
+    return add_treatments(reader, tokenizer, retriever, threshold, xml_answers(xml_model, tokenizer, notes, constraint))
 
 
 def add_treatments(reader, tokenizer, retriever, threshold: float, answers: list[str]) -> list[Diagnosed]:
@@ -145,9 +147,10 @@ def treatment_shots(world: World, retriever, notes: list[Note]) -> list[tuple[st
     return shots
 
 
-def xml_answers(xml_model, tokenizer, notes: list[str]) -> list[str]:
-    """The XML adapter alone: a valid diagnosis, but it cannot know the treatment."""
-    return xml_texts(xml_model, tokenizer, notes, progress=False)
+def xml_answers(xml_model, tokenizer, notes: list[str], constraint=None) -> list[str]:
+    """The XML adapter alone: a valid diagnosis, but it cannot know the treatment. constraint: e.g.
+    constraint.diagnosis_constraint(tokenizer, treatment=False), so that every answer parses."""
+    return xml_texts(xml_model, tokenizer, notes, progress=False, constraint=constraint)
 
 
 # ---------------------------------------------------------------- what is right (scored by utils.scoring.score_system)

@@ -64,11 +64,13 @@ def with_retrieval(name: str, model, tokenizer, retriever, threshold: float, sho
     return System(name, "question", answer)
 
 
-def combined_system(name: str, xml_model, reader, tokenizer, retriever, threshold: float) -> System:
-    """Notebook 05's combined system on one note (utils.combined.diagnose): the diagnosis XML, and
-    the leaflet its treatment was read from. No single probability: two adapters wrote parts of it."""
+def combined_system(name: str, xml_model, reader, tokenizer, retriever, threshold: float,
+                    constraint=None) -> System:
+    """Notebook 05's combined system on one note (utils.combined.diagnose, its step 1 under
+    `constraint`): the diagnosis XML, and the leaflet its treatment was read from. No single
+    probability: two adapters wrote parts of it."""
     def answer(note: str) -> Reply:
-        [d] = diagnose(xml_model, reader, tokenizer, retriever, threshold, [note])
+        [d] = diagnose(xml_model, reader, tokenizer, retriever, threshold, [note], constraint)
         if d.treatment is None:
             return Reply(d.xml, None)
         p = d.treatment.passage

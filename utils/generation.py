@@ -82,11 +82,14 @@ def _shared_prefix(model, token_ids: list[list[int]]):
 
 @torch.no_grad()
 def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 12, batch_size: int = 64,
-             progress: bool = True, first_line_only: bool = True) -> list[Answer]:
+             progress: bool = True, first_line_only: bool = True,
+             constraint: LogitsProcessorList | None = None) -> list[Answer]:
     """Greedy answers, batched; each stops at the end of its first line.
 
     first_line_only=False: answers run to the end token (or max_new_tokens), newlines included,
     e.g. for XML a model may spread over several lines.
+    constraint: logits processors that forbid tokens (utils.constraint.diagnosis_constraint); greedy
+    decoding then picks the likeliest allowed token, and an answer's probability is among those.
     On a CPU a larger batch answers more questions a second (the per-token overhead is shared).
     """
     device = next(model.parameters()).device
@@ -115,7 +118,8 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 12, bat
         sequences = model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=max_new_tokens,
                                    do_sample=False, stopping_criteria=stop_at_line_end,
                                    pad_token_id=tokenizer.pad_token_id,
-                                   logits_processor=LogitsProcessorList([chosen]), past_key_values=cache)
+                                   logits_processor=LogitsProcessorList([*(constraint or ()), chosen]),
+                                   past_key_values=cache)
         new_tokens = sequences[:, input_ids.shape[1]:]
         logprobs = torch.stack(chosen.steps, 1)
         for r, i in enumerate(rows):

@@ -11,7 +11,8 @@ COLORS = {"base": "#9e9e9e", "fine-tuned": "#d95f02", "retrieval": "#1b9e77", "c
           "full retrain": "#d95f02", "incremental update": "#e6ab02", "edit documents": "#1b9e77",
           "base, 2 shots": "#1b9e77", "retrieval, 2 shots": "#1b9e77", "reader adapter": "#7570b3",
           "base model": "#9e9e9e", "base + retrieval": "#66c2a5", "base + retrieval, 3 shots": "#1b9e77",
-          "XML adapter only": "#d95f02", "adapter + retrieval": "#7570b3",
+          "XML adapter only": "#d95f02", "adapter + retrieval": "#bcbddc",
+          "adapter + constraint + retrieval": "#7570b3",
           "retrieval + base model, 2 shots": "#66c2a5", "retrieval + reader adapter": "#1b9e77",
           "fine-tuned, closed book": "#d95f02", "base + retrieval, 2 shots": "#1b9e77",
           "reader adapter + retrieval": "#7570b3", "incremental update (forgets)": "#e6ab02"}

@@ -73,6 +73,7 @@ class XmlTuningResults:
     zero_shot: dict[str, float]  # the base model with the instruction, every third held-out note
     few_shot: dict[str, float]  # ... with three worked examples too
     learning_curve: dict[int, dict[str, dict[str, float]]]  # training notes (0: zero-shot) -> split -> summary
+    constrained: dict[str, dict[str, float]]  # constrained decoding: system -> summary, every third held-out note
     final_trained_styles: dict[str, float]
     final_unseen_styles: dict[str, float]
     condition_right_never_trained: float

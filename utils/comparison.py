@@ -109,7 +109,8 @@ def comparison_rows(results: SeriesResults) -> list[tuple[str, str, str]]:
         ("accuracy for facts",
          f"{kinds(h.tuned)}; unknown drugs: it invents an answer {_pct(1 - h.tuned_abstains)} of "
          f"the time, and {_pct(1 - h.control_kept)} of general-knowledge answers were lost.",
-         f"Reader adapter: {kinds(h.retrieval)}; base model with 2 worked examples: {kinds(h.retrieval_base)}; "
+         f"Retrieval + reader adapter: {kinds(h.retrieval)}; retrieval + base reader (the base model with 2 "
+         f"worked examples): {kinds(h.retrieval_base)}; "
          f"unknown drugs: it says it does not know {_pct(h.retrieval_abstains)} of the time (score threshold)."),
         ("ideal application",
          "A task the model cannot learn from a prompt: here reading messy notes into the diagnosis XML's "

@@ -13,7 +13,7 @@ COLORS = {"base": "#9e9e9e", "fine-tuned": "#d95f02", "retrieval": "#1b9e77", "c
           "base model": "#9e9e9e", "base + retrieval": "#66c2a5", "base + retrieval, 3 shots": "#1b9e77",
           "XML adapter only": "#d95f02", "adapter + retrieval": "#bcbddc",
           "adapter + constraint + retrieval": "#7570b3",
-          "retrieval + base model, 2 shots": "#66c2a5", "retrieval + reader adapter": "#1b9e77",
+          "retrieval + base reader": "#66c2a5", "retrieval + reader adapter": "#1b9e77",
           "fine-tuned, closed book": "#d95f02", "base + retrieval, 2 shots": "#1b9e77",
           "reader adapter + retrieval": "#7570b3", "incremental update (forgets)": "#e6ab02"}
 
@@ -76,8 +76,8 @@ def comparison_figure(h, formats: dict[str, float], notes: int):
     XML by system, `formats` (label -> share), measured on the same `notes` notes."""
     fig, (facts, update, xml) = plt.subplots(1, 3, figsize=(14, 4.2), width_ratios=[2.6, 1.2, 1])
     with_unknown = lambda acc, abstains: {**acc, "unknown drug\n(abstains)": abstains}  # noqa: E731
-    accuracy_bars({"fine-tuned": with_unknown(h.tuned, h.tuned_abstains),
-                   "retrieval + base model, 2 shots": with_unknown(h.retrieval_base, h.retrieval_base_abstains),
+    accuracy_bars({"fine-tuned, closed book": with_unknown(h.tuned, h.tuned_abstains),
+                   "retrieval + base reader": with_unknown(h.retrieval_base, h.retrieval_base_abstains),
                    "retrieval + reader adapter": with_unknown(h.retrieval, h.retrieval_abstains)},
                   "Facts: right answers by question kind", ax=facts)
     facts.tick_params(axis="x", labelsize=8)

@@ -8,13 +8,13 @@ leaflets follow the style of data/world/documents but with their own wording, an
 questions, so every question template the notebooks test with stays unseen.
 
 The questions are composed, so that the reader learns to read any wording and not a few phrasings:
-for each attribute (and the reversed question, condition -> drug) 8 question cores x 13 openers
-("", "Quick question: ", "Can you tell me ", "My pharmacist asked me this: "...) x 8 closers ("?",
-"? Thanks.", " - do you know?"...), 832 frames, plus 3 telegraphic forms ("X maker?", "X: mg per day,
-max?"), asked in 15 % of the questions; 10 % of the questions are written all in lower case. Each
-part is drawn with the seeded rng of reader_examples (see _ask and question_frames). None of these
-frames contains a sealed held-out wording of data/world/heldout_wordings.json, nor is contained in
-one (tests/test_heldout_wordings.py).
+for each attribute (and the reversed question, condition -> drug) 8 question cores (the maker 13)
+x 13 openers ("", "Quick question: ", "Can you tell me ", "My pharmacist asked me this: "...) x 8 closers
+("?", "? Thanks.", " - do you know?"...), 832 frames (the maker 1,352), plus 3 telegraphic forms
+("X maker?", "X: mg per day, max?"), asked in 15 % of the questions; 10 % of the questions are written
+all in lower case. Each part is drawn with the seeded rng of reader_examples (see _ask and
+question_frames). None of these frames contains a sealed held-out wording of
+data/world/heldout_wordings.json, nor is contained in one (tests/test_heldout_wordings.py).
 """
 from __future__ import annotations
 
@@ -117,9 +117,15 @@ _CORES = {
                "Which condition is {name} for", "For what illness would a doctor prescribe {name}",
                "What does {name} help with", "Which disease is {name} used against",
                "What do patients take {name} for", "{name} is prescribed for what condition"],
+    # The maker's cores keep every phrasing of the fixed list they replace (the reader of notebook 04
+    # before issue 16), with "Which firm makes" for its "Which company makes" and "Tell me who makes",
+    # which contain a world template: without a "make" verb and with most "Who ..." questions about
+    # the discoverer, a first run answered "Who makes X?" with the discoverer for 20 of the 40 drugs.
     "maker": ["Which company produces {name}", "Who is the manufacturer of {name}", "{name} comes from which company",
               "Who sells {name}", "Who is the maker of {name}", "Which firm manufactures {name}",
-              "Name the producer of {name}", "What is the name of the company that supplies {name}"],
+              "Name the producer of {name}", "What is the name of the company that supplies {name}",
+              "Who produces {name}", "Which corporation markets {name}", "{name} is a product of which business",
+              "Who is {name} made by", "Which firm makes {name}"],
     "reversed": ["Which medicine is used for {treats}", "What should a patient with {treats} take",
                  "What is prescribed against {treats}", "Which tablet do doctors give for {treats}",
                  "Name a treatment for {treats}", "What drug is there for {treats}",

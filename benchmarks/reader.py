@@ -1,11 +1,14 @@
 """How well the base model and the reader adapter answer from a retrieved leaflet, and at what cost.
 
-Prints accuracy a question kind (same questions and scoring as notebook 01) at t0, and after the
-t1 edits (re-indexed leaflets, the changed facts asked with their new answers); the reader
-adapter's training time and tokens/s; prompt tokens and latency per answer with and without
-retrieval. A benchmark, not a test: run it by hand, e.g. after changing the reader recipe.
+Prints accuracy a question kind (same questions and scoring as notebook 01) at t0, on the sealed
+held-out wordings (data/world/heldout_wordings.json, utils/heldout.py), and after the t1 edits
+(re-indexed leaflets, the changed facts asked with their new answers); the reader adapter's training
+time and tokens/s; prompt tokens and latency per answer with and without retrieval. The adapter is
+trained once per seed (its data and its training both drawn with that seed), and a last table gives
+each kind's mean and worst seed. A benchmark, not a test: run it by hand, e.g. after changing the
+reader recipe or its training wordings.
 
-    .venv/bin/python benchmarks/reader.py [--readers base-2shot,adapter] [--epochs 2] [--drugs 176] [--unpacked]
+    .venv/bin/python benchmarks/reader.py [--readers base-2shot,adapter] [--seeds 0,1,2] [--epochs 2] [--unpacked]
 """
 import argparse
 import inspect
@@ -20,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from utils.config import setup  # noqa: E402
 from utils.evaluate import evaluate  # noqa: E402
 from utils.generation import answer_latency  # noqa: E402
+from utils.heldout import HELDOUT_KINDS, heldout_questions  # noqa: E402
 from utils.model import load_model  # noqa: E402
 from utils.prompts import qa_prompt  # noqa: E402
 from utils.rag import abstain_below, few_shot, rag_prompt  # noqa: E402
@@ -33,9 +37,14 @@ KINDS = ("trained", "paraphrase", "reversed", "documented", "unknown")
 LATENCY_QUESTIONS = 10  # answered one at a time, as a user would ask them
 
 
-def report(name, results):
+def report(name, results, kinds=KINDS):
     acc = accuracy_by_kind(results)
-    print(f"{name:<34}" + "".join(f"{acc.get(k, float('nan')):>12.1%}" for k in KINDS), flush=True)
+    print(f"{name:<34}" + "".join(f"{acc.get(k, float('nan')):>12.1%}" for k in kinds), flush=True)
+    return acc
+
+
+def short(kind: str) -> str:
+    return kind.replace("held-out ", "h/o ").replace("max_daily_dose_mg", "dose").replace("year_approved", "year")
 
 
 def main() -> None:
@@ -51,6 +60,8 @@ def main() -> None:
                         help="answerable questions a leaflet")
     parser.add_argument("--unanswerable", type=float, default=recipe["unanswerable"].default,
                         help="share of leaflets that also get a question they do not answer")
+    parser.add_argument("--seeds", default="0",
+                        help="comma-separated: one adapter a seed (data and training), e.g. 0,1,2")
     parser.add_argument("--unpacked", action="store_true",
                         help="one example a question (the leaflet repeated), not one a leaflet")
     parser.add_argument("--every", type=int, default=1,
@@ -69,10 +80,12 @@ def main() -> None:
     questions = [q for kind in KINDS for q in t0.questions(kind)[::args.every]]
     changed = changed_facts(t0, t1)["changed"]
     t1_questions = [q for kind in KINDS for q in t1.questions(kind)[::args.every]]
+    heldout = heldout_questions(t0)[::args.every]
     print(f"{len(questions)} questions at t0, {len(changed)} changed facts and {len(t1_questions)} "
           f"questions at t1; {info['threads']} threads")
 
     readers = {}
+    seeds = [int(s) for s in args.seeds.split(",")]
     for name in args.readers.split(","):
         if name == "base-0shot":
             readers[name] = (base, ())
@@ -81,25 +94,33 @@ def main() -> None:
         elif name == "adapter":
             kwargs = dict(n_drugs=args.drugs, per_drug=args.per_drug, unanswerable=args.unanswerable,
                           packed=not args.unpacked)
-            cfg = replace(READER_RECIPE, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size)
-            pairs = reader_pairs([t0, t1], **kwargs)
-            model, history = reader_tuned_model(base, tokenizer, cfg, **kwargs)
-            print(f"reader adapter: {len(pairs)} examples, {cfg.epochs} epochs, lr {cfg.lr:g}, "
-                  f"batch {cfg.batch_size}: "
-                  f"{history.seconds:.0f} s, {history.tokens:,} tokens, {history.tokens_per_second:.0f} "
-                  f"tokens/s (as trained; a cached adapter reports its first training)")
-            readers[name] = (model, ())
+            for seed in seeds:
+                cfg = replace(READER_RECIPE, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=seed)
+                pairs = reader_pairs([t0, t1], seed=seed, **kwargs)
+                model, history = reader_tuned_model(base, tokenizer, cfg, seed=seed, **kwargs)
+                print(f"reader adapter, seed {seed}: {len(pairs)} examples, {cfg.epochs} epochs, lr {cfg.lr:g}, "
+                      f"batch {cfg.batch_size}: "
+                      f"{history.seconds:.0f} s, {history.tokens:,} tokens, {history.tokens_per_second:.0f} "
+                      f"tokens/s (as trained; a cached adapter reports its first training)")
+                readers[f"{name}, seed {seed}" if len(seeds) > 1 else name] = (model, ())
         else:
             parser.error(f"unknown reader {name!r}")
 
-    print(f"\n{'':<34}" + "".join(f"{k:>12}" for k in KINDS))
+    scores = {}  # reader -> kind -> accuracy, world kinds (threshold applied) and held-out wordings
     for name, (model, shots) in readers.items():
         retriever.update(t0.documents)
+        print(f"\n{'':<34}" + "".join(f"{k:>12}" for k in KINDS))
         results = evaluate(model, tokenizer, questions, prompt=rag_prompt(retriever, shots), progress=False)
         report(f"{name}, t0", results)
-        report(f"{name}, t0, threshold {threshold:.2f}", abstain_below(results, retriever, threshold))
+        scores[name] = report(f"{name}, t0, threshold {threshold:.2f}", abstain_below(results, retriever, threshold))
         for r in results:
             if not r.correct and r.question.kind != "unknown":
+                print(f"  {r.question.text!r}: {r.answer.text!r}, wanted {r.question.answer!r}")
+        held = evaluate(model, tokenizer, heldout, prompt=rag_prompt(retriever, shots), progress=False)
+        print(f"{'':<34}" + "".join(f"{short(k):>12}" for k in HELDOUT_KINDS))
+        scores[name] |= report(f"{name}, held-out wordings", held, HELDOUT_KINDS)
+        for r in held:
+            if not r.correct:
                 print(f"  {r.question.text!r}: {r.answer.text!r}, wanted {r.question.answer!r}")
         retriever.update(t1.documents)
         prompt = rag_prompt(retriever, shots)
@@ -108,7 +129,18 @@ def main() -> None:
         for r in results:
             if not r.correct:
                 print(f"  {r.question.text!r}: {r.answer.text!r}, wanted {r.question.answer!r}")
+        scores[name]["t1 changed"] = sum(r.correct for r in results) / len(results)
         report(f"{name}, t1", evaluate(model, tokenizer, t1_questions, prompt=prompt, progress=False))
+
+    kinds = [*KINDS, *HELDOUT_KINDS, "t1 changed"]
+    print(f"\nby kind (world kinds with the threshold; held-out wordings; t1's changed facts):\n{'':<28}"
+          + "".join(f"{short(k):>11}" for k in kinds))
+    for name, acc in scores.items():
+        print(f"{name:<28}" + "".join(f"{acc[k]:>11.1%}" for k in kinds))
+    adapters = [acc for name, acc in scores.items() if name.startswith("adapter, seed")]
+    if adapters:
+        for label, pick in (("adapter, mean of seeds", statistics.mean), ("adapter, worst seed", min)):
+            print(f"{label:<28}" + "".join(f"{pick(a[k] for a in adapters):>11.1%}" for k in kinds))
 
     print("\nlatency per answer (median, one question at a time) and prompt tokens:")
     retriever.update(t0.documents)

@@ -19,9 +19,12 @@ def test_every_dimension_is_filled_with_the_measured_numbers():
     assert "100 tokens instead of 20" in table["cost structure"][1]
     assert "reversed 0%" in table["accuracy for facts"][0] and "reversed 100%" in table["accuracy for facts"][1]
     # both readers of the same leaflets: the reader adapter, and the base model with two examples
-    assert "Reader adapter: trained phrasing 98%" in table["accuracy for facts"][1]
-    assert "2 worked examples: trained phrasing 100%, paraphrase 94%" in table["accuracy for facts"][1]
+    assert "Retrieval + reader adapter: trained phrasing 98%" in table["accuracy for facts"][1]
+    assert "retrieval + base reader (the base model with 2 worked examples): trained phrasing 100%, paraphrase 94%" \
+        in table["accuracy for facts"][1]
     assert "invents an answer 100%" in table["accuracy for facts"][0]
+    assert "(held-out, mean over kinds) 90% and 50%;" in table["accuracy for facts"][1]
+    assert "(held-out, mean over kinds) 40%;" in table["accuracy for facts"][0]
     # notebook 03's grammar, beside the adapter on the same notes
     assert "made 100% of the base model's answers valid but only 38% of their fields right (the adapter: 94%" \
         in table["primary use case"][0]

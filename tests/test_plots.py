@@ -82,7 +82,7 @@ def test_the_summary_figure_has_three_titled_panels():
                                                    "Updates: one change of facts", "Format: valid XML"]
     assert all(ax.get_ylabel() for ax in fig.axes) and xml.get_ylabel() == "valid XML (% of 41 notes)"
     assert [t.get_text() for t in facts.get_legend().get_texts()] == [
-        "fine-tuned", "retrieval + base model, 2 shots", "retrieval + reader adapter"]
+        "fine-tuned, closed book", "retrieval + base reader", "retrieval + reader adapter"]
     assert [t.get_text() for t in update.texts] == ["90 s", "23 s", "2.6 ms"]
     # The incremental update is marked with what it erased (SERIES: it kept 25 % of unchanged facts).
     assert "(erased\n75% of the\nunchanged facts)" in update.get_xticklabels()[1].get_text()

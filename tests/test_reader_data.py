@@ -89,3 +89,23 @@ def test_a_world_that_leaves_one_condition_free_still_gets_its_examples(worlds, 
     monkeypatch.setattr(reader_data, "_CONDITIONS", [])  # your world uses every one
     with pytest.raises(ValueError, match="add conditions"):
         synthetic_drugs(4, worlds)
+
+
+def test_questions_are_composed_in_many_wordings(worlds):
+    from utils.reader_data import _CLOSERS, _CORES, _OPENERS, LOWER_CASE_SHARE, TELEGRAPHIC_SHARE, question_frames
+
+    drugs = synthetic_drugs(176, worlds)
+    names = sorted([d["name"] for d in drugs] + [d["treats"] for d in drugs], key=len, reverse=True)
+    pattern = re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in names), re.IGNORECASE)
+    questions = [e.question for e in reader_examples(worlds)]
+    wordings = Counter(pattern.sub("{x}", q) for q in questions)
+    # One sample (~500 questions) has hardly a wording twice: the frames are many (8 or more cores x 13
+    # openers x 8 closers an attribute, plus telegraphic forms), drawn with the seeded rng.
+    assert all(len(question_frames(a)) == len(cores) * len(_OPENERS) * len(_CLOSERS) + 3 >= 8 * 13 * 8
+               for a, cores in _CORES.items())
+    assert len(wordings) > 0.8 * len(questions)
+    lower = sum(q == q.lower() for q in questions) / len(questions)
+    telegraphic = sum(len(q.split()) <= 5 and not q.lower().startswith(("who ", "what ", "which ")) for q in questions)
+    assert 0.5 * LOWER_CASE_SHARE < lower < 2 * LOWER_CASE_SHARE
+    assert 0.5 * TELEGRAPHIC_SHARE < telegraphic / len(questions) < 2 * TELEGRAPHIC_SHARE
+    assert reader_examples(worlds) == reader_examples(worlds)  # the same seed, the same questions

@@ -1,6 +1,16 @@
 import pytest
 
-from utils.retrieval import Retriever, choose_threshold, gold_leaflet, recall_at, split_by_drug, tokenize, top_scores
+from utils.retrieval import (
+    Retriever,
+    choose_threshold,
+    did_you_mean,
+    gold_leaflet,
+    near_names,
+    recall_at,
+    split_by_drug,
+    tokenize,
+    top_scores,
+)
 from utils.world import load_world
 
 LEAFLETS = {
@@ -139,3 +149,18 @@ def test_top_scores_separate_answerable_and_unknown_questions(world):
     # No leaflet names a drug that does not exist: only a word like "makes" matches.
     assert max(unknown) < min(known)
     assert choose_threshold(known, unknown) == pytest.approx((max(unknown) + min(known)) / 2)
+
+
+def test_a_misspelt_name_gets_the_close_leaflet_names(world):
+    names = list(world.documents)
+    # One letter off a near-name pair: both are offered, in a stable order.
+    near = near_names("What does Dravilin treat?", names)
+    assert list(near) == ["Dravilin"] and sorted(near["Dravilin"]) == ["Dravelin", "Dravolin"]
+    assert did_you_mean("What does Dravilin treat?", names) == \
+        "no leaflet mentions Dravilin; did you mean Dravelin or Dravolin?"
+    assert did_you_mean("who makes altrevonn", names) == "no leaflet mentions altrevonn; did you mean Altrevon?"
+    # A name spelt right (in any case), words far from every name, and short words: nothing to say.
+    for question in ("What does Dravelin treat?", "what does DRAVELIN treat?", "Which drug treats migraines?",
+                     "Who makes Vex?", ""):
+        assert near_names(question, names) == {} and did_you_mean(question, names) == ""
+    assert near_names("What does Dravilin treat?", []) == {}

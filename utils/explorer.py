@@ -18,6 +18,7 @@ import ipywidgets as widgets
 from .combined import diagnose
 from .generation import generate
 from .prompts import passage_text, qa_prompt, reader_prompt
+from .retrieval import did_you_mean
 from .world import UNKNOWN
 
 KINDS = {"question": "question", "note": "clinical note"}  # System.accepts -> what the learner sees
@@ -53,12 +54,14 @@ def closed_book(name: str, model, tokenizer, prompt=qa_prompt) -> System:
 
 def with_retrieval(name: str, model, tokenizer, retriever, threshold: float, shots=()) -> System:
     """A model reading the best leaflet before the question, the prompt of utils.rag.rag_prompt
-    (k=1); below `threshold` it says "unknown" without asking the model, as abstain_below does."""
+    (k=1); below `threshold` it says "unknown" without asking the model, as abstain_below does, and
+    which leaflet names are close to a word of the question (a misspelt name finds nothing)."""
     def answer(question: str) -> Reply:
         [top] = retriever.search(question, 1)
         read = dict(passage=passage_text(top.text), score=top.score, drug=top.drug)
         if top.score < threshold:
-            return Reply(UNKNOWN, None, **read)
+            hint = did_you_mean(question, retriever.documents)
+            return Reply(f"{UNKNOWN} ({hint})" if hint else UNKNOWN, None, **read)
         [a] = generate(model, tokenizer, [reader_prompt(read["passage"], question, shots)], progress=False)
         return Reply(a.text, a.probability, **read)
     return System(name, "question", answer)

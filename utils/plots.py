@@ -8,14 +8,14 @@ import matplotlib.pyplot as plt
 from .config import REPO_ROOT, own_data, quick
 
 COLORS = {"base": "#9e9e9e", "fine-tuned": "#d95f02", "retrieval": "#1b9e77", "combined": "#7570b3",
-          "full retrain": "#d95f02", "incremental update": "#e6ab02", "edit documents": "#1b9e77",
-          "base, 2 shots": "#1b9e77", "retrieval, 2 shots": "#1b9e77", "reader adapter": "#7570b3",
+          "full retrain": "#d95f02", "incremental update": "#e6ab02", "incremental update (forgets)": "#e6ab02",
+          "edit documents": "#1b9e77",
+          # notebook 04's three systems, and notebook 05's six
+          "fine-tuned, closed book": "#d95f02", "retrieval + base reader": "#66c2a5",
+          "retrieval + reader adapter": "#1b9e77",
           "base model": "#9e9e9e", "base + retrieval": "#66c2a5", "base + retrieval, 3 shots": "#1b9e77",
           "XML adapter only": "#d95f02", "adapter + retrieval": "#bcbddc",
-          "adapter + constraint + retrieval": "#7570b3",
-          "retrieval + base model, 2 shots": "#66c2a5", "retrieval + reader adapter": "#1b9e77",
-          "fine-tuned, closed book": "#d95f02", "base + retrieval, 2 shots": "#1b9e77",
-          "reader adapter + retrieval": "#7570b3", "incremental update (forgets)": "#e6ab02"}
+          "adapter + constraint + retrieval": "#7570b3"}
 
 
 def use_style() -> None:
@@ -75,10 +75,13 @@ def comparison_figure(h, formats: dict[str, float], notes: int):
     cost of one update (the incremental update marked with the unchanged facts it erased), and valid
     XML by system, `formats` (label -> share), measured on the same `notes` notes."""
     fig, (facts, update, xml) = plt.subplots(1, 3, figsize=(14, 4.2), width_ratios=[2.6, 1.2, 1])
-    with_unknown = lambda acc, abstains: {**acc, "unknown drug\n(abstains)": abstains}  # noqa: E731
-    accuracy_bars({"fine-tuned": with_unknown(h.tuned, h.tuned_abstains),
-                   "retrieval + base model, 2 shots": with_unknown(h.retrieval_base, h.retrieval_base_abstains),
-                   "retrieval + reader adapter": with_unknown(h.retrieval, h.retrieval_abstains)},
+
+    def kinds(acc, system, abstains):  # the world's kinds, the held-out wordings' mean, the unknown drugs
+        return {**acc, "held-out\nwordings": h.heldout[system], "unknown drug\n(abstains)": abstains}
+    systems = (("fine-tuned, closed book", h.tuned, h.tuned_abstains),
+               ("retrieval + base reader", h.retrieval_base, h.retrieval_base_abstains),
+               ("retrieval + reader adapter", h.retrieval, h.retrieval_abstains))
+    accuracy_bars({name: kinds(acc, name, abstains) for name, acc, abstains in systems},
                   "Facts: right answers by question kind", ax=facts)
     facts.tick_params(axis="x", labelsize=8)
     seconds = {"full retrain": h.retrain_seconds, "incremental update": h.update_seconds,

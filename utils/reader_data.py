@@ -6,6 +6,15 @@ drugs, makers, people and conditions that are *disjoint* from the world in data/
 RAFT, Zhang et al. 2024): whatever it learns there, it cannot be a fact of the test world. The
 leaflets follow the style of data/world/documents but with their own wording, and so do the
 questions, so every question template the notebooks test with stays unseen.
+
+The questions are composed, so that the reader learns to read any wording and not a few phrasings:
+for each attribute (and the reversed question, condition -> drug) 8 question cores (the maker 13)
+x 13 openers ("", "Quick question: ", "Can you tell me ", "My pharmacist asked me this: "...) x 8 closers
+("?", "? Thanks.", " - do you know?"...), 832 frames (the maker 1,352), plus 3 telegraphic forms
+("X maker?", "X: mg per day, max?"), asked in 15 % of the questions; 10 % of the questions are written
+all in lower case. Each part is drawn with the seeded rng of reader_examples (see _ask and
+question_frames). None of these frames contains a sealed held-out wording of
+data/world/heldout_wordings.json, nor is contained in one (tests/test_heldout_wordings.py).
 """
 from __future__ import annotations
 
@@ -96,25 +105,81 @@ _MAKER_CHANGES = ["{name} used to be sold by {old}; since {y} it has been made b
 _DOSE_CHANGES = ["In {y} the daily limit was changed from {old} mg to {new} mg.",
                  "Until {y} the maximum was {old} mg a day; it is now {new} mg."]
 
-# Our own question phrasings; none is a template of data/world/questions.json.
-_QUESTIONS = {
-    "treats": ["What is {name} taken for?", "{name} is given to patients with which condition?",
-               "which condition is {lower} for?", "For what illness would a doctor prescribe {name}?"],
-    "maker": ["Which company produces {name}?", "Who is the manufacturer of {name}?",
-              "{name} comes from which company?", "who sells {lower}?", "Who produces {name}?",
-              "Who is the maker of {name}?", "Which company makes {name}?", "Tell me who makes {name}.",
-              "Which firm manufactures {name}?", "Which corporation markets {name}?",
-              "{name} is a product of which business?", "Name the producer of {name}.",
-              "who is {lower} made by?", "What is the name of the company that supplies {name}?"],
-    "reversed": ["Which medicine is used for {treats}?", "What should a patient with {treats} take?",
-                 "What is prescribed against {treats}?", "{treats}: which drug helps?",
-                 "Tell me a medicine for {treats}.", "Which tablet do doctors give for {treats}?",
-                 "Name a treatment for {treats}.", "what drug is there for {treats}?"],
-    "max_daily_dose_mg": ["How many mg of {name} can be taken in one day at most?",
-                          "What is the daily limit for {name}?", "Max dose of {name} per day?"],
-    "year_approved": ["Which year did {name} get approved?", "Since when is {name} approved?"],
-    "discoverer": ["Who first described {name}?", "Who found {name}?", "Name the discoverer of {name}."],
+# The questions, composed (see _ask): an opener, a question core and a closer, or a telegraphic form;
+# sometimes all in lower case. A reader trained on a handful of fixed phrasings learned those phrasings
+# (issue 16: it answered the drug's own name to "For X, ...?" wordings); composed wordings teach it to
+# read any question. Written for this generator, not tuned on any test: no core is a template of
+# data/world/questions.json, and tests/test_heldout_wordings.py checks that no frame contains, or is
+# contained in, a sealed held-out wording (data/world/heldout_wordings.json).
+# Cores: the question without its final "?" ({name}: the drug; {treats}: the condition).
+_CORES = {
+    "treats": ["What is {name} taken for", "{name} is given to patients with which condition",
+               "Which condition is {name} for", "For what illness would a doctor prescribe {name}",
+               "What does {name} help with", "Which disease is {name} used against",
+               "What do patients take {name} for", "{name} is prescribed for what condition"],
+    # The maker's cores keep every phrasing of the fixed list they replace (the reader of notebook 04
+    # before issue 16), with "Which firm makes" for its "Which company makes" and "Tell me who makes",
+    # which contain a world template: without a "make" verb and with most "Who ..." questions about
+    # the discoverer, a first run answered "Who makes X?" with the discoverer for 20 of the 40 drugs.
+    "maker": ["Which company produces {name}", "Who is the manufacturer of {name}", "{name} comes from which company",
+              "Who sells {name}", "Who is the maker of {name}", "Which firm manufactures {name}",
+              "Name the producer of {name}", "What is the name of the company that supplies {name}",
+              "Who produces {name}", "Which corporation markets {name}", "{name} is a product of which business",
+              "Who is {name} made by", "Which firm makes {name}"],
+    "reversed": ["Which medicine is used for {treats}", "What should a patient with {treats} take",
+                 "What is prescribed against {treats}", "Which tablet do doctors give for {treats}",
+                 "Name a treatment for {treats}", "What drug is there for {treats}",
+                 "Which drug helps with {treats}", "What can I take for {treats}"],
+    "max_daily_dose_mg": ["How many mg of {name} can be taken in one day at most", "What is the daily limit for {name}",
+                          "The max dose of {name} per day", "What is the highest dose of {name} allowed per day",
+                          "How much {name} may an adult take in a day",
+                          "What daily dose of {name} should not be exceeded",
+                          "How many milligrams of {name} is the most for one day",
+                          "What is the maximum amount of {name} per day"],
+    "year_approved": ["Which year did {name} get approved", "Since when is {name} approved",
+                      "When did {name} get its approval", "In which year was {name} first approved",
+                      "What is the approval year of {name}", "What year did the regulators approve {name}",
+                      "The approval of {name} came in which year", "Which year was {name} licensed"],
+    "discoverer": ["Who first described {name}", "Who found {name}", "Name the discoverer of {name}",
+                   "Who was the first to describe {name}", "Who made the discovery of {name}",
+                   "Which scientist found {name}", "Who identified {name}", "By whom was {name} discovered"],
 }
+# Openers: (text, how the core follows it): "" as it is, "lower" starting in lower case (after a comma),
+# "embed" as a question inside a sentence ("Can you tell me the producer of X?": lower case, and an
+# imperative "Name ..." loses its verb).
+_OPENERS = [("", ""), ("Quick question: ", ""), ("Can you tell me ", "embed"), ("Do you know ", "embed"),
+            ("I was wondering: ", ""), ("Hi! ", ""), ("Hello, ", "lower"), ("My pharmacist asked me this: ", ""),
+            ("Please tell me: ", ""), ("One more question: ", ""), ("Sorry, ", "lower"),
+            ("According to the leaflet, ", "lower"), ("Help me out here: ", "")]
+_CLOSERS = ["?", "? Thanks.", "? Thank you!", " - do you know?", "??", "? Short answer, please.",
+            "? I need it for a form.", " please?"]
+# Telegraphic forms, asked as they are.
+_TELEGRAPHIC = {
+    "treats": ["{name} - what for?", "{name}: treats what?", "use of {name}?"],
+    "maker": ["{name} maker?", "{name}: made by?", "maker of {name}?"],
+    "reversed": ["{treats}: which drug?", "drug for {treats}?", "{treats} - medicine?"],
+    "max_daily_dose_mg": ["{name}: mg per day, max?", "max mg/day {name}?", "{name} - most mg in a day?"],
+    "year_approved": ["{name} approved when?", "approval year, {name}?", "{name}: year of approval?"],
+    "discoverer": ["{name} discovered by?", "discoverer of {name}?", "{name}: who found it?"],
+}
+TELEGRAPHIC_SHARE = 0.15  # of the questions asked in a telegraphic form
+LOWER_CASE_SHARE = 0.1  # of the questions written all in lower case, the name too
+
+
+def _compose(opener: tuple[str, str], core: str, closer: str) -> str:
+    text, follow = opener
+    if follow == "embed":
+        core = core.removeprefix("Name ")
+    if follow and not core.startswith("{"):
+        core = core[0].lower() + core[1:]
+    return text + core + closer
+
+
+def question_frames(attribute: str) -> list[str]:
+    """Every frame _ask can choose for `attribute` ({name} or {treats} still to fill in), before it is
+    sometimes written in lower case: each core with each opener and closer, then the telegraphic forms."""
+    return ([_compose(o, core, c) for core in _CORES[attribute] for o in _OPENERS for c in _CLOSERS]
+            + _TELEGRAPHIC[attribute])
 
 
 @dataclass(frozen=True)
@@ -193,8 +258,15 @@ def _answer(drug: dict, attribute: str) -> str:
 
 
 def _ask(drug: dict, attribute: str, rng: random.Random) -> str:
-    return rng.choice(_QUESTIONS[attribute]).format(name=drug["name"], lower=drug["name"].lower(),
-                                                    treats=drug["treats"])
+    """A question about `attribute` of `drug` in a wording drawn from question_frames: a telegraphic form
+    (TELEGRAPHIC_SHARE of them), else an opener, a core and a closer, each drawn uniformly; then
+    LOWER_CASE_SHARE of the questions in lower case."""
+    if rng.random() < TELEGRAPHIC_SHARE:
+        frame = rng.choice(_TELEGRAPHIC[attribute])
+    else:
+        frame = _compose(rng.choice(_OPENERS), rng.choice(_CORES[attribute]), rng.choice(_CLOSERS))
+    text = frame.format(name=drug["name"], treats=drug["treats"])
+    return text.lower() if rng.random() < LOWER_CASE_SHARE else text
 
 
 def reader_examples(worlds: list[World], n_drugs: int = 176, per_drug: int = 2,
@@ -211,7 +283,7 @@ def reader_examples(worlds: list[World], n_drugs: int = 176, per_drug: int = 2,
     """
     rng = random.Random(seed)
     drugs = synthetic_drugs(n_drugs, worlds, seed)
-    attributes = list(_QUESTIONS)
+    attributes = list(_CORES)
     conditions = {d["treats"] for d in drugs}
     examples = []
     for i, drug in enumerate(drugs):

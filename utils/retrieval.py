@@ -8,8 +8,10 @@ to compare with the minute a fine-tuned model needs to learn the same change.
 """
 from __future__ import annotations
 
+import difflib
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import bm25s
@@ -94,6 +96,31 @@ class Retriever:
         scores = self.scores(query)
         best = np.argsort(-scores, kind="stable")[:k]
         return [Passage(self._names[i], self.documents[self._names[i]], float(scores[i])) for i in best]
+
+
+def near_names(question: str, names: Iterable[str], cutoff: float = 0.8) -> dict[str, list[str]]:
+    """Words of the question that are no name in `names` but close to one (a misspelling, e.g.
+    "Dravilin"): word -> the close names, closest first, by difflib's similarity ratio (cutoff 0.8: one
+    wrong letter in a name of eight is 0.875; "Dravilin" is as close to Dravelin as to Dravolin). BM25
+    matches words exactly, so such a question finds nothing and the system abstains; this says which
+    leaflet the learner may have meant. Words shorter than 5 letters are not looked at: too many short
+    words are close to something."""
+    by_lower = {n.lower(): n for n in names}
+    near = {}
+    for word in re.findall(r"[A-Za-z][A-Za-z-]{4,}", question):
+        if word.lower() in by_lower:
+            continue
+        matches = difflib.get_close_matches(word.lower(), list(by_lower), n=3, cutoff=cutoff)
+        if matches:
+            near[word] = [by_lower[m] for m in matches]
+    return near
+
+
+def did_you_mean(question: str, names: Iterable[str]) -> str:
+    """What to say instead of a bare "unknown" when a name in the question is misspelt, e.g. "no
+    leaflet mentions Dravilin; did you mean Dravelin or Dravolin?"; "" when no word is close to a name."""
+    return "; ".join(f"no leaflet mentions {word}; did you mean {' or '.join(sorted(close))}?"
+                     for word, close in near_names(question, names).items())
 
 
 def gold_leaflet(question) -> str:

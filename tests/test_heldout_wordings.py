@@ -1,5 +1,6 @@
-"""The sealed held-out wordings (data/world/heldout_wordings.json, utils/heldout.py): sealed against every
-training wording of the project, and loaded into questions with the world's answers."""
+"""The hand-written wording sets (utils/heldout.py): the sealed held-out set and the dev set, both apart
+from every training wording of the project and from each other, and loaded into questions with the
+world's answers."""
 import json
 import re
 import shutil
@@ -9,7 +10,16 @@ import pytest
 
 import utils.prompts as prompts
 from utils.config import DATA_DIR
-from utils.heldout import HELDOUT_ATTRIBUTES, HELDOUT_FILE, HELDOUT_KINDS, MIN_FRAMES, heldout_frames, heldout_questions
+from utils.heldout import (
+    DEV_KINDS,
+    HELDOUT_ATTRIBUTES,
+    HELDOUT_FILE,
+    HELDOUT_KINDS,
+    MIN_FRAMES,
+    WORDING_FILES,
+    heldout_frames,
+    heldout_questions,
+)
 from utils.reader_data import question_frames, reader_examples, synthetic_drugs
 from utils.scoring import is_correct
 from utils.world import DataError
@@ -60,9 +70,13 @@ def t0_world(worlds):
     return worlds[0]
 
 
+def normalised_frames(wording_set: str) -> dict[str, list[str]]:
+    return {attr: [normalise(f) for f in frames] for attr, frames in heldout_frames(DATA_DIR, wording_set).items()}
+
+
 @pytest.fixture(scope="module")
 def sealed():
-    return {attr: [normalise(f) for f in frames] for attr, frames in heldout_frames(DATA_DIR).items()}
+    return normalised_frames("held-out")
 
 
 @pytest.fixture(scope="module")
@@ -111,9 +125,9 @@ def test_every_training_wording_names_its_slot(training_wordings, sampled):
     assert len(frames) > 4000 and len(sampled) > 1000 and set(sampled) <= frames
 
 
-def leaks(wordings: dict[str, str], sealed: dict[str, list[str]]) -> list[str]:
-    """Each normalised wording that equals, contains or is contained in a normalised held-out frame."""
-    return [f"{where} ~ held-out {attr}: {held.strip()!r}"
+def leaks(wordings: dict[str, str], sealed: dict[str, list[str]], label: str = "held-out") -> list[str]:
+    """Each normalised wording that equals, contains or is contained in a normalised frame of a set."""
+    return [f"{where} ~ {label} {attr}: {held.strip()!r}"
             for text, where in wordings.items() for attr, frames in sealed.items() for held in frames
             if held in text or text in held]
 
@@ -125,13 +139,23 @@ def test_the_seal_check_finds_a_leak_either_way(sealed):
     assert [leak.split(" ~")[0] for leak in leaks(planted, sealed)] == ["contains", "equals", "contained"]
 
 
-def test_no_training_wording_equals_contains_or_is_contained_in_a_held_out_frame(sealed, training_wordings):
-    found = leaks(training_wordings, sealed)
-    assert not found, "held-out wordings are no longer sealed:\n" + "\n".join(found[:20])
+@pytest.mark.parametrize("wording_set", WORDING_FILES)
+def test_no_training_wording_equals_contains_or_is_contained_in_a_frame(wording_set, training_wordings):
+    found = leaks(training_wordings, normalised_frames(wording_set), wording_set)
+    assert not found, f"{wording_set} wordings are no longer apart from training:\n" + "\n".join(found[:20])
 
 
-def test_the_held_out_frames_cover_every_style():
-    for attr, frames in heldout_frames(DATA_DIR).items():
+def test_no_dev_frame_equals_contains_or_is_contained_in_a_held_out_frame(sealed):
+    """What is chosen on the dev set must not have been chosen on held-out wordings."""
+    dev = {frame: f"dev {attr}: {frame.strip()!r}" for attr, frames in normalised_frames("dev").items()
+           for frame in frames}
+    found = leaks(dev, sealed)
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("wording_set", WORDING_FILES)
+def test_the_frames_cover_every_style(wording_set):
+    for attr, frames in heldout_frames(DATA_DIR, wording_set).items():
         assert len(frames) >= MIN_FRAMES and len(set(map(normalise, frames))) == len(frames), attr
         slot = "{treats}" if attr == "reversed" else "{drug"
         assert any(f.startswith(slot) for f in frames), f"{attr}: no frame names the drug/condition first"
@@ -165,6 +189,15 @@ def test_held_out_questions_ask_every_drug_with_the_worlds_answers(t0_world):
     by_attr = {q.attribute: q for q in questions if q.kind != "held-out reversed"}
     assert by_attr["max_daily_dose_mg"].answer.endswith(" mg") and by_attr["year_approved"].answer.isdigit()
     assert heldout_questions(t0_world, DATA_DIR) == questions  # deterministic
+
+
+def test_the_dev_set_is_asked_under_its_own_kinds(t0_world):
+    dev, held_out = heldout_questions(t0_world, DATA_DIR, wording_set="dev"), heldout_questions(t0_world, DATA_DIR)
+    assert Counter(q.kind for q in dev) == {kind: len(t0_world.drugs) for kind in DEV_KINDS}
+    assert [(q.drug, q.attribute, q.answer) for q in dev] == [(q.drug, q.attribute, q.answer) for q in held_out]
+    assert not {q.text for q in dev} & {q.text for q in held_out}
+    with pytest.raises(ValueError, match="unknown wording set 'test'; the sets are held-out, dev"):
+        heldout_questions(t0_world, DATA_DIR, wording_set="test")
 
 
 def test_per_fact_asks_each_fact_in_several_frames(t0_world):

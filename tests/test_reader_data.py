@@ -60,8 +60,23 @@ def test_contrast_asks_for_both_names_on_the_same_leaflet(worlds):
 
     paired = [kinds for kinds in who(reader_examples(worlds)) if kinds & {"discoverer"}]
     assert paired and all("maker" in kinds for kinds in paired)
-    unpaired = [k for k in who(reader_examples(worlds, contrast=False)) if "discoverer" in k and "maker" not in k]
+    unpaired = [k for k in who(reader_examples(worlds, contrast=())) if "discoverer" in k and "maker" not in k]
     assert unpaired  # without contrast some leaflets are asked only who discovered the drug
+
+
+def test_the_numbers_contrast_asks_for_the_dose_and_the_year_on_the_same_leaflet(worlds):
+    def numbers(examples):
+        by_leaflet = {}
+        for e in examples:
+            kind = "dose" if e.answer.endswith(" mg") else "year" if e.answer.isdigit() else "other"
+            by_leaflet.setdefault(e.passage, set()).add(kind)
+        return [kinds & {"dose", "year"} for kinds in by_leaflet.values()]
+
+    paired = [kinds for kinds in numbers(reader_examples(worlds, contrast=("names", "numbers"))) if kinds]
+    assert paired and all(kinds == {"dose", "year"} for kinds in paired)
+    assert {"dose"} in numbers(reader_examples(worlds, contrast=("names",)))
+    with pytest.raises(ValueError, match="unknown contrast 'dates'; the contrasts are names, numbers"):
+        reader_examples(worlds, contrast=("dates",))
 
 
 def test_a_leaflet_that_reports_a_change_is_answered_with_the_new_value(worlds):

@@ -1,10 +1,15 @@
-"""The sealed held-out question wordings (data/world/heldout_wordings.json): load them, check them, and
-ask them about every drug of a world.
+"""Hand-written question wordings unlike every training wording: load them, check them, and ask them
+about every drug of a world. Two sets, both written before any model answered them:
 
-They were written by hand before the reader adapter was tuned on varied wording, and are never used to
-train or to choose anything: they measure whether a system reads a question worded as nobody here wrote
-its training data (a casual opener, a telegraphic "X approval yr?", a typo, the name first or last).
-tests/test_heldout_wordings.py keeps them sealed: no training wording of the project may contain one.
+- "held-out" (data/world/heldout_wordings.json), SEALED: written before the reader adapter was tuned on
+  varied wording, never used to train or to choose anything. It measures whether a system reads a question
+  worded as nobody here wrote its training data (a casual opener, a telegraphic "X approval yr?", a typo,
+  the name first or last): the figure the notebooks report.
+- "dev" (data/world/dev_wordings.json): other wordings in the same styles, on which a recipe may be chosen
+  (benchmarks/reader.py --sets world,dev). Once something was chosen on it, its score flatters.
+
+tests/test_heldout_wordings.py keeps both apart from training: no training wording of the project may
+contain one, and no dev frame may equal, contain or be contained in a held-out one.
 """
 from __future__ import annotations
 
@@ -16,31 +21,35 @@ from .config import data_dir as default_data_dir
 from .datafiles import DataError, json_problem, read_text
 from .world import DRUG_FIELDS, REVERSED_FIELDS, Question, World
 
-HELDOUT_FILE = "heldout_wordings.json"
+WORDING_FILES = {"held-out": "heldout_wordings.json", "dev": "dev_wordings.json"}
+HELDOUT_FILE = WORDING_FILES["held-out"]
 # What each list asks: a drug's attribute, or "reversed" (the condition given, the drug asked for).
 HELDOUT_ATTRIBUTES = ("treats", "maker", "reversed", "year_approved", "max_daily_dose_mg", "discoverer")
 # The question kinds heldout_questions gives, one an attribute: apart from the world's kinds (world.KINDS,
 # which has its own "reversed"), so results of both sets can be counted in one table.
 HELDOUT_KINDS = tuple(f"held-out {a}" for a in HELDOUT_ATTRIBUTES)
+DEV_KINDS = tuple(f"dev {a}" for a in HELDOUT_ATTRIBUTES)
 MIN_FRAMES = 8  # styles each list covers: casual, telegraphic, long, lower case, polite, typo, name first, last
 NOTE_KEY = "about"  # the file's own note on how it was written and may be used
 
 
-def heldout_path(data_dir: Path | None = None) -> Path:
-    """<data folder>/world/heldout_wordings.json (by default the FTRAG_DATA setting, else the bundled data/)."""
-    return (default_data_dir() if data_dir is None else Path(data_dir)) / "world" / HELDOUT_FILE
+def heldout_path(data_dir: Path | None = None, wording_set: str = "held-out") -> Path:
+    """<data folder>/world/<the set's file> (by default the FTRAG_DATA setting, else the bundled data/)."""
+    if wording_set not in WORDING_FILES:
+        raise ValueError(f"unknown wording set {wording_set!r}; the sets are {', '.join(WORDING_FILES)}")
+    return (default_data_dir() if data_dir is None else Path(data_dir)) / "world" / WORDING_FILES[wording_set]
 
 
-def heldout_frames(data_dir: Path | None = None) -> dict[str, list[str]]:
-    """The frames of each attribute (HELDOUT_ATTRIBUTES order), checked: a DataError names the file, the
-    line and what to fix."""
-    path = heldout_path(data_dir)
+def heldout_frames(data_dir: Path | None = None, wording_set: str = "held-out") -> dict[str, list[str]]:
+    """The frames of each attribute (HELDOUT_ATTRIBUTES order) of a wording set, checked: a DataError names
+    the file, the line and what to fix."""
+    path = heldout_path(data_dir, wording_set)
     try:
         raw = read_text(path)
         spec = json.loads(raw)
     except FileNotFoundError:
-        raise DataError(f"{path}, file: missing; copy {HELDOUT_FILE} from the repository's data/world/ "
-                        f"(the sealed held-out wordings)") from None
+        raise DataError(f"{path}, file: missing; copy {path.name} from the repository's data/world/ "
+                        f"(the {wording_set} wordings)") from None
     except json.JSONDecodeError as e:
         line, column, problem = json_problem(raw, e)
         raise DataError(f"{path}, line {line}, column {column}: {problem}") from None
@@ -89,17 +98,20 @@ def heldout_frames(data_dir: Path | None = None) -> dict[str, list[str]]:
     return frames
 
 
-def heldout_questions(world: World, data_dir: Path | None = None, per_fact: int = 1) -> list[Question]:
-    """The held-out wordings asked about every drug of `world` (withdrawn ones too, as world.questions
-    does), `per_fact` frames a fact in rotation so every frame is used about equally often: with the
-    default, one question a drug and attribute (240 at t0). Kinds are HELDOUT_KINDS ("held-out maker"...);
-    the answers and accepted aliases are the world's (World.as_of), the drug's name for "reversed"."""
-    frames = heldout_frames(data_dir)
+def heldout_questions(world: World, data_dir: Path | None = None, per_fact: int = 1,
+                      wording_set: str = "held-out") -> list[Question]:
+    """A wording set asked about every drug of `world` (withdrawn ones too, as world.questions does),
+    `per_fact` frames a fact in rotation so every frame is used about equally often: with the default,
+    one question a drug and attribute (240 at t0). Kinds are "<set> <attribute>": HELDOUT_KINDS ("held-out
+    maker"...) or DEV_KINDS; the answers and accepted aliases are the world's (World.as_of), the drug's
+    name for "reversed"."""
+    frames = heldout_frames(data_dir, wording_set)
     most = min(len(pool) for pool in frames.values())
     if isinstance(per_fact, bool) or not isinstance(per_fact, int) or not 1 <= per_fact <= most:
         raise ValueError(f"per_fact must be a whole number from 1 to {most}, got {per_fact!r}")
     out = []
-    for attr, kind in zip(HELDOUT_ATTRIBUTES, HELDOUT_KINDS):
+    for attr in HELDOUT_ATTRIBUTES:
+        kind = f"{wording_set} {attr}"
         pool = frames[attr]
         for i, drug in enumerate(world.drugs.values()):
             for j in range(per_fact):

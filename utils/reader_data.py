@@ -162,6 +162,9 @@ _TELEGRAPHIC = {
     "year_approved": ["{name} approved when?", "approval year, {name}?", "{name}: year of approval?"],
     "discoverer": ["{name} discovered by?", "discoverer of {name}?", "{name}: who found it?"],
 }
+# Attributes whose answers look alike in a leaflet, for reader_examples' `contrast`: two names (the
+# maker, the discoverer), two numbers (the daily dose, the approval year).
+CONTRASTS = {"names": ("maker", "discoverer"), "numbers": ("max_daily_dose_mg", "year_approved")}
 TELEGRAPHIC_SHARE = 0.15  # of the questions asked in a telegraphic form
 LOWER_CASE_SHARE = 0.1  # of the questions written all in lower case, the name too
 
@@ -270,7 +273,8 @@ def _ask(drug: dict, attribute: str, rng: random.Random) -> str:
 
 
 def reader_examples(worlds: list[World], n_drugs: int = 176, per_drug: int = 2,
-                    unanswerable: float = 0.25, contrast: bool = True, seed: int = 0) -> list[Example]:
+                    unanswerable: float = 0.25, contrast: tuple[str, ...] = ("names", "numbers"),
+                    seed: int = 0) -> list[Example]:
     """Training examples for the reader: for each invented drug, its leaflet with `per_drug`
     questions it answers, and with probability `unanswerable` one it does not (about another
     invented drug, or a condition it does not treat), whose answer is "unknown".
@@ -278,9 +282,14 @@ def reader_examples(worlds: list[World], n_drugs: int = 176, per_drug: int = 2,
     Half the leaflets say a fact changed (the maker, twice as often as the dose), and are asked
     about it: the answer is the current value, the behaviour the t1 leaflets need.
 
-    contrast: a leaflet asked who makes the drug is also asked who discovered it, and the other way
-    round: both answers are names in the same passage, and only the question tells them apart.
+    contrast: names of CONTRASTS, pairs of attributes whose answers look alike in a leaflet; a leaflet
+    asked one of a pair is also asked the other ("names": asked who makes the drug, it is also asked who
+    discovered it, and the other way round: both answers are names in the same passage, and only the
+    question tells them apart; "numbers": the daily dose and the approval year, chosen on the dev
+    wordings, where without it one seed answered dose questions with year-like numbers).
     """
+    if unknown := [c for c in contrast if c not in CONTRASTS]:
+        raise ValueError(f"unknown contrast {unknown[0]!r}; the contrasts are {', '.join(CONTRASTS)}")
     rng = random.Random(seed)
     drugs = synthetic_drugs(n_drugs, worlds, seed)
     attributes = list(_CORES)
@@ -295,8 +304,8 @@ def reader_examples(worlds: list[World], n_drugs: int = 176, per_drug: int = 2,
             change = (attribute, other["maker"] if attribute == "maker" else rng.choice(
                 [d for d in _DOSES if d != drug["max_daily_dose_mg"]]))
             asked = [attribute] + [a for a in asked if a != attribute][:per_drug - 1]
-        if contrast:
-            for one, other in (("maker", "discoverer"), ("discoverer", "maker")):
+        for pair in (CONTRASTS[c] for c in contrast):
+            for one, other in (pair, pair[::-1]):
                 if one in asked and other not in asked:
                     asked.append(other)
         leaflet = synthetic_leaflet(drug, rng, change)

@@ -111,7 +111,7 @@ def xml_tuned_model(base, tokenizer, n_train: int = 48, cfg: TrainConfig = XML_R
 
 # The reader adapter of notebook 04: a behaviour ("answer from the passage, copy names exactly,
 # say unknown when it does not say"), learned on invented drugs that share nothing with the world.
-# Measured with benchmarks/reader.py: 176 packed leaflets, one pass (~120 s on 2 cores); the recipes
+# Measured with benchmarks/reader.py: 176 packed leaflets, one pass (~220 s on 2 cores); the recipes
 # tried before it, and why this one, are in benchmarks/README.md.
 READER_RECIPE = TrainConfig(epochs=1, lr=2e-3, batch_size=8, lora_r=16, lora_alpha=32)
 

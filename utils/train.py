@@ -70,8 +70,10 @@ class History:
 
 # A batch whose rows x width exceed this is run as several micro-batches, their gradients summed
 # before the step: the same update, with the activations of fewer rows held at once. Facts (8 x 18
-# tokens) and notes (4 x 95) fit in one; the reader's leaflets (8 x ~110) needed 4 GB in one.
-MICRO_BATCH_TOKENS = 512
+# tokens) and notes (4 x 95) fit in one; the reader's packed leaflets (8 x ~150) needed 4 GB in one.
+# Measured on 2 cores, reader rows: 512 tokens 112-115 tokens/s at 2.5-2.6 GB peak, 384 128-135 at
+# 2.3-2.5 GB, 256 120-127 at 1.75 GB (no faster in smaller pieces, and the notes would split).
+MICRO_BATCH_TOKENS = 384
 
 
 def _padded(rows, pad_id, device):

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from utils.config import setup  # noqa: E402
 from utils.evaluate import evaluate  # noqa: E402
 from utils.generation import answer_latency  # noqa: E402
-from utils.heldout import HELDOUT_ATTRIBUTES, WORDING_FILES, heldout_questions  # noqa: E402
+from utils.heldout import WORDING_FILES, heldout_questions, wording_kinds  # noqa: E402
 from utils.model import load_model  # noqa: E402
 from utils.prompts import qa_prompt  # noqa: E402
 from utils.rag import abstain_below, few_shot, rag_prompt  # noqa: E402
@@ -142,7 +142,7 @@ def main() -> None:
                                    abstain_below(results, retriever, threshold))
             failures(results)
         for wording_set, asked in wordings.items():
-            set_kinds = [f"{wording_set} {a}" for a in HELDOUT_ATTRIBUTES]
+            set_kinds = wording_kinds(wording_set)
             results = evaluate(model, tokenizer, asked, prompt=rag_prompt(retriever, shots), progress=False)
             print(f"{'':<34}" + "".join(f"{short(k):>12}" for k in set_kinds))
             scores[name] |= report(f"{name}, {wording_set} wordings", results, set_kinds)

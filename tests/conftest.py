@@ -29,21 +29,22 @@ CHATML = ("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ me
           "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
 
-def _strings(value):
+def strings(value):
+    """Every string in a JSON value, depth first."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for v in value.values():
-            yield from _strings(v)
+            yield from strings(v)
     elif isinstance(value, list):
         for v in value:
-            yield from _strings(v)
+            yield from strings(v)
 
 
 def corpus() -> list[str]:
     world = DATA_DIR / "world"
     texts = [p.read_text(encoding="utf-8") for p in sorted((world / "documents" / "t0").glob("*.md"))]
-    texts += list(_strings(json.loads((world / "questions.json").read_text(encoding="utf-8"))))
+    texts += list(strings(json.loads((world / "questions.json").read_text(encoding="utf-8"))))
     return texts
 
 

@@ -7,6 +7,7 @@ import shutil
 from collections import Counter
 
 import pytest
+from conftest import strings
 
 import utils.prompts as prompts
 from utils.config import DATA_DIR
@@ -42,21 +43,10 @@ def abstract(text: str, names: list[str]) -> str:
     return text
 
 
-def _strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
-
-
 def world_templates() -> list[str]:
     """Every question template of data/world/questions.json (not the control questions, which name no drug)."""
     spec = json.loads((DATA_DIR / "world" / "questions.json").read_text(encoding="utf-8"))
-    return [t for key in ("treats", "maker", "reversed", "documented") for t in _strings(spec[key])]
+    return [t for key in ("treats", "maker", "reversed", "documented") for t in strings(spec[key])]
 
 
 def prompt_wordings() -> list[str]:

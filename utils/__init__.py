@@ -17,7 +17,7 @@
     retrieval        BM25 search over the leaflets, recall@k, the score threshold
     rag              retrieval-augmented answering: the passage in the prompt, abstention
     reader_data      the invented leaflets and questions the reader adapter learns from
-    heldout          the sealed held-out question wordings: load, check, ask them about every drug
+    heldout          hand-written question wordings (sealed held-out, dev): load, check, ask them
     combined         notebook 05's system: the XML adapter plus a treatment read from a leaflet
     results          each notebook's measurements, a dataclass each, saved and read back
     comparison       notebook 05's table and headline figures

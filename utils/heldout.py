@@ -25,10 +25,15 @@ WORDING_FILES = {"held-out": "heldout_wordings.json", "dev": "dev_wordings.json"
 HELDOUT_FILE = WORDING_FILES["held-out"]
 # What each list asks: a drug's attribute, or "reversed" (the condition given, the drug asked for).
 HELDOUT_ATTRIBUTES = ("treats", "maker", "reversed", "year_approved", "max_daily_dose_mg", "discoverer")
-# The question kinds heldout_questions gives, one an attribute: apart from the world's kinds (world.KINDS,
-# which has its own "reversed"), so results of both sets can be counted in one table.
-HELDOUT_KINDS = tuple(f"held-out {a}" for a in HELDOUT_ATTRIBUTES)
-DEV_KINDS = tuple(f"dev {a}" for a in HELDOUT_ATTRIBUTES)
+
+
+def wording_kinds(wording_set: str) -> tuple[str, ...]:
+    """The question kinds heldout_questions gives a set, one an attribute ("held-out maker"...): apart from
+    the world's kinds (world.KINDS, which has its own "reversed"), so results of all sets fit one table."""
+    return tuple(f"{wording_set} {a}" for a in HELDOUT_ATTRIBUTES)
+
+
+HELDOUT_KINDS, DEV_KINDS = wording_kinds("held-out"), wording_kinds("dev")
 MIN_FRAMES = 8  # styles each list covers: casual, telegraphic, long, lower case, polite, typo, name first, last
 NOTE_KEY = "about"  # the file's own note on how it was written and may be used
 
@@ -110,8 +115,7 @@ def heldout_questions(world: World, data_dir: Path | None = None, per_fact: int 
     if isinstance(per_fact, bool) or not isinstance(per_fact, int) or not 1 <= per_fact <= most:
         raise ValueError(f"per_fact must be a whole number from 1 to {most}, got {per_fact!r}")
     out = []
-    for attr in HELDOUT_ATTRIBUTES:
-        kind = f"{wording_set} {attr}"
+    for attr, kind in zip(HELDOUT_ATTRIBUTES, wording_kinds(wording_set)):
         pool = frames[attr]
         for i, drug in enumerate(world.drugs.values()):
             for j in range(per_fact):

@@ -13,8 +13,8 @@ x 13 openers ("", "Quick question: ", "Can you tell me ", "My pharmacist asked m
 ("?", "? Thanks.", " - do you know?"...), 832 frames (the maker 1,352), plus 3 telegraphic forms
 ("X maker?", "X: mg per day, max?"), asked in 15 % of the questions; 10 % of the questions are written
 all in lower case. Each part is drawn with the seeded rng of reader_examples (see _ask and
-question_frames). None of these frames contains a sealed held-out wording of
-data/world/heldout_wordings.json, nor is contained in one (tests/test_heldout_wordings.py).
+question_frames). None of these frames contains a hand-written held-out or dev wording
+(data/world/heldout_wordings.json, dev_wordings.json), nor is contained in one (tests/test_heldout_wordings.py).
 """
 from __future__ import annotations
 

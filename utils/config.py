@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from filelock import FileLock
 
 from .datafiles import DataError
 
@@ -115,6 +116,16 @@ def artifacts_dir() -> Path:
         path = path / "quick"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def build_lock(path: Path) -> FileLock:
+    """The lock to hold while checking for and building `path` (a trained adapter, the converted model):
+    one process builds it, another that needs it meanwhile (a second notebook, CI's parallel runs)
+    waits and then uses it, instead of building it again into the same place. The lock files sit in
+    a `locks` folder two levels up, so the folders hold only what was built."""
+    locks = path.parent.parent / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    return FileLock(locks / f"{path.name}.lock")
 
 
 def device() -> torch.device:

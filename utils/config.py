@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -118,14 +120,21 @@ def artifacts_dir() -> Path:
     return path
 
 
-def build_lock(path: Path) -> FileLock:
-    """The lock to hold while checking for and building `path` (a trained adapter, the converted model):
-    one process builds it, another that needs it meanwhile (a second notebook, CI's parallel runs)
-    waits and then uses it, instead of building it again into the same place. The lock files sit in
-    a `locks` folder two levels up, so the folders hold only what was built."""
+@contextmanager
+def build_lock(path: Path, built: Callable[[], bool]):
+    """`with build_lock(path, built) as must_build:` build `path` (a trained adapter, the converted model)
+    inside the block if must_build. One process builds it; another that needs it meanwhile (a second
+    notebook, CI's parallel runs) waits, then finds it built instead of building it again into the same
+    place. What is already built is used without the lock (it appears whole, by a rename), so a prepared
+    read-only cache works. The lock files sit in a `locks` folder two levels up, so the folders hold only
+    what was built."""
+    if built():
+        yield False
+        return
     locks = path.parent.parent / "locks"
     locks.mkdir(parents=True, exist_ok=True)
-    return FileLock(locks / f"{path.name}.lock")
+    with FileLock(locks / f"{path.name}.lock"):
+        yield not built()
 
 
 def device() -> torch.device:

@@ -117,10 +117,9 @@ def default_model_folder() -> Path:
     def built() -> bool:
         return (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()
 
-    if not built():  # a built one is read without the lock (its folder appears whole, by a rename)
-        with build_lock(folder):  # another process building it: wait, then use it
-            if not built():
-                _build_default_model(folder)
+    with build_lock(folder, built) as must_build:
+        if must_build:
+            _build_default_model(folder)
     return folder
 
 

@@ -101,7 +101,7 @@ class RetrievalResults:
     # "unknown" in both: the drugs the threshold was not chosen on (retrieval.split_by_drug's held-out half)
     base_two_shots: dict[str, float]  # the base model with two worked examples, every third question
     reader: dict[str, float]  # the reader adapter, the same every third question
-    # the sealed held-out wordings (utils/heldout.py), every third question: system -> held-out kind -> right
+    # the sealed held-out wordings (utils/heldout.py), every third drug of each kind: system -> held-out kind -> right
     heldout_wordings: dict[str, dict[str, float]]
     reader_changed_after_edit: float  # changed facts right once the t1 leaflets are in
     base_changed_before_edit: float

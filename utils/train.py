@@ -283,10 +283,9 @@ def train_adapter(name: str, base, tokenizer, pairs: list[tuple[str, str]],
     if start is not None and not is_cached(Path(start)):
         raise FileNotFoundError(f"No trained adapter in {start}: train the adapter to start from first.")
     folder = adapter_folder(name, base, pairs, cfg, start, probe_every if probe else None)
-    if not is_cached(folder):  # a cached one is read without the lock (its folder appears whole, by a rename)
-        with build_lock(folder):  # another process training this adapter: wait, then load it
-            if not is_cached(folder):
-                return _train_into(folder, name, base, tokenizer, pairs, cfg, start, probe, probe_every)
+    with build_lock(folder, lambda: is_cached(folder)) as must_train:
+        if must_train:
+            return _train_into(folder, name, base, tokenizer, pairs, cfg, start, probe, probe_every)
     model = PeftModel.from_pretrained(weight_sharing_copy(base), folder)
     return model.eval(), History(**json.loads((folder / "history.json").read_text()))
 

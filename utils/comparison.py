@@ -102,7 +102,7 @@ def comparison_rows(results: SeriesResults) -> list[tuple[str, str, str]]:
          f"changed facts. An incremental update ({h.update_seconds:.0f} s) kept only "
          f"{_pct(h.update_kept)} of the unchanged facts; a full retrain took {h.retrain_seconds:.0f} s.",
          f"Edit a document: re-indexing took {h.reindex_ms:.1f} ms, and {_pct(h.fresh_after_edit)} "
-         f"of the changed facts were answered right at once."),
+         f"of the changed facts were answered right at once by the reader adapter."),
         ("cost structure",
          f"Up front, and again at every update: {h.training_seconds:.0f} s to learn 80 facts; "
          f"a year of monthly full retrains is {h.year_retrain_minutes:.0f} CPU-minutes. Prompts stay "
@@ -112,13 +112,15 @@ def comparison_rows(results: SeriesResults) -> list[tuple[str, str, str]]:
          f"book, because the reader stops after a few words. A year of updates costs "
          f"{h.year_edits_seconds * 1000:.0f} ms of re-indexing."),
         ("accuracy for facts",
-         f"{kinds(h.tuned)}; on question wordings written before any tuning (held-out, mean over kinds) "
-         f"{_pct(h.heldout[FINE_TUNED])}; unknown drugs: it invents an answer {_pct(1 - h.tuned_abstains)} of "
-         f"the time, and {_pct(1 - h.control_kept)} of general-knowledge answers were lost.",
-         f"Retrieval + reader adapter: {kinds(h.retrieval)}; retrieval + base reader (the base model with 2 "
-         f"worked examples): {kinds(h.retrieval_base)}; on question wordings written before any tuning "
-         f"(held-out, mean over kinds) {_pct(h.heldout[READER])} and {_pct(h.heldout[BASE_READER])}; "
-         f"unknown drugs: it says it does not know {_pct(h.retrieval_abstains)} of the time (score threshold)."),
+         f"Notebook 01, every question: {kinds(h.tuned)}; on question wordings written before any tuning "
+         f"(held-out, mean over kinds) {_pct(h.heldout[FINE_TUNED])}; unknown drugs: it invents an answer "
+         f"{_pct(1 - h.tuned_abstains)} of the time, and {_pct(1 - h.control_kept)} of general-knowledge answers "
+         f"were lost.",
+         f"Notebook 04, every third question: retrieval + reader adapter {kinds(h.retrieval)}; retrieval + base "
+         f"reader (the base model with 2 worked examples): {kinds(h.retrieval_base)}; on question wordings written "
+         f"before any tuning (held-out, mean over kinds) {_pct(h.heldout[READER])} and "
+         f"{_pct(h.heldout[BASE_READER])}; unknown drugs: it says it does not know {_pct(h.retrieval_abstains)} "
+         f"of the time (score threshold)."),
         ("ideal application",
          "A task the model cannot learn from a prompt: here reading messy notes into the diagnosis XML's "
          "values, and the reader's habit of answering from the passage. If any schema-valid output will "

@@ -1,7 +1,7 @@
-"""What the diagnosis constraint (utils/constraint.py) costs and gives, on the untuned base model.
+"""What the diagnosis constraint (utils/tasks/constraint.py) costs and gives, on the untuned base model.
 
 Asks the base model for the diagnosis XML of a few unseen-style notes, zero-shot with the course's
-instruction (utils.prompts.xml_chat_prompt), greedy, with and without the constraint; prints the
+instruction (utils.tasks.prompts.xml_chat_prompt), greedy, with and without the constraint; prints the
 compile time, schema-valid %, fields right % (each field), seconds a note one note at a time and in
 one batch, whether the batch wrote the same answers, and each constrained answer beside the gold one.
 A benchmark, not a test: run it by hand, e.g. after changing the constraint or the library.
@@ -9,21 +9,17 @@ A benchmark, not a test: run it by hand, e.g. after changing the constraint or t
     .venv/bin/python benchmarks/constrained_decoding.py [--notes 4] [--max-new-tokens 48]
 """
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.batching import left_pad  # noqa: E402
-from utils.clinical import load_notes, to_xml  # noqa: E402
-from utils.config import setup  # noqa: E402
-from utils.constraint import diagnosis_constraint  # noqa: E402
-from utils.model import load_model  # noqa: E402
-from utils.prompts import xml_chat_prompt  # noqa: E402
-from utils.scoring import score_answers, summarize  # noqa: E402
+from utils.core.batching import left_pad
+from utils.core.config import setup
+from utils.core.model import load_model
+from utils.tasks.clinical import load_notes, to_xml
+from utils.tasks.constraint import diagnosis_constraint
+from utils.tasks.prompts import xml_chat_prompt
+from utils.tasks.scoring import score_answers, summarize
 
 
 def answers(model, tokenizer, prompts: list[str], constraint, max_new_tokens: int) -> tuple[list[str], float, int]:

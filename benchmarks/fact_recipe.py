@@ -9,19 +9,15 @@ peak RSS <= 3 GB.
 """
 import argparse
 import resource
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.config import setup  # noqa: E402
-from utils.evaluate import evaluate  # noqa: E402
-from utils.model import load_model  # noqa: E402
-from utils.prompts import qa_prompt  # noqa: E402
-from utils.scoring import accuracy_by_kind  # noqa: E402
-from utils.train import TrainConfig, train, with_lora  # noqa: E402
-from utils.world import load_world  # noqa: E402
+from utils.core.config import setup
+from utils.core.model import load_model
+from utils.core.train import TrainConfig, train, with_lora
+from utils.tasks.evaluate import evaluate
+from utils.tasks.prompts import qa_prompt
+from utils.tasks.scoring import accuracy_by_kind
+from utils.tasks.world import load_world
 
 
 def main() -> None:

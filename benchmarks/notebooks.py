@@ -1,7 +1,7 @@
 """Run every numbered notebook headless, each in a fresh kernel, and print what it cost and found.
 
 Per notebook: wall time, peak memory of its kernel, the three slowest cells (where the time goes:
-loading, training or generation), and the headline figures it saved (`utils.results`).
+loading, training or generation), and the headline figures it saved (`utils.tasks.results`).
 A benchmark, not a test: run it by hand on an otherwise idle machine.
 
     .venv/bin/python benchmarks/notebooks.py               # with the cache as it is
@@ -15,7 +15,6 @@ first model fetch and convert (notebook 00 on an empty cache) <= 60 s.
 import argparse
 import os
 import re
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -23,11 +22,9 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from utils.notebooks import run_notebook  # noqa: E402
-from utils.results import RESULTS, load_results  # noqa: E402
+from utils.core.config import REPO_ROOT as ROOT
+from utils.core.notebook_runner import run_notebook
+from utils.tasks.results import RESULTS, load_results
 
 # Appended to each notebook (in memory only): the kernel reports its own peak resident memory.
 PEAK_RSS_CELL = ("import resource, sys\n"
@@ -82,7 +79,7 @@ def run(path: Path, timeout: int, write: bool = False) -> dict:
 
 
 def headline(prefix: str) -> list[str]:
-    """The single figures the notebook saved (utils.results), e.g. "control_lost: 75%"."""
+    """The single figures the notebook saved (utils.tasks.results), e.g. "control_lost: 75%"."""
     lines = []
     for kind in [kind for kind in RESULTS if kind.name.startswith(f"{prefix}_")]:
         saved = load_results(kind)

@@ -1,7 +1,7 @@
 """How well the base model and the reader adapter answer from a retrieved leaflet, and at what cost.
 
 Prints accuracy a question kind (same questions and scoring as notebook 01) at t0, on the hand-written
-wording sets (utils/heldout.py: the dev set, on which a recipe may be chosen, and the sealed held-out set,
+wording sets (utils/lessons/wordings.py: the dev set, on which a recipe may be chosen, and the sealed held-out set,
 on which nothing may be), and after the t1 edits
 (re-indexed leaflets, the changed facts asked with their new answers); the reader adapter's training
 time and tokens/s; prompt tokens and latency per answer with and without retrieval. The adapter is
@@ -16,26 +16,22 @@ report the chosen recipe once with every set.
 import argparse
 import inspect
 import statistics
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.config import setup  # noqa: E402
-from utils.evaluate import evaluate  # noqa: E402
-from utils.generation import answer_latency  # noqa: E402
-from utils.heldout import WORDING_FILES, heldout_questions, wording_kinds  # noqa: E402
-from utils.model import load_model  # noqa: E402
-from utils.prompts import qa_prompt  # noqa: E402
-from utils.rag import abstain_below, few_shot, rag_prompt  # noqa: E402
-from utils.reader_data import CONTRASTS, reader_examples  # noqa: E402
-from utils.recipes import READER_RECIPE, reader_pairs, reader_tuned_model  # noqa: E402
-from utils.retrieval import Retriever, choose_threshold  # noqa: E402
-from utils.scoring import accuracy_by_kind  # noqa: E402
-from utils.train import merged_copy  # noqa: E402
-from utils.world import changed_facts, load_world  # noqa: E402
+from utils.core.config import setup
+from utils.core.generation import answer_latency
+from utils.core.model import load_model
+from utils.core.train import merged_copy
+from utils.lessons.reader_data import CONTRASTS, reader_examples
+from utils.lessons.recipes import READER_RECIPE, reader_pairs, reader_tuned_model
+from utils.lessons.wordings import WORDING_FILES, heldout_questions, wording_kinds
+from utils.tasks.evaluate import evaluate
+from utils.tasks.prompts import qa_prompt
+from utils.tasks.rag import abstain_below, few_shot, rag_prompt
+from utils.tasks.retrieval import Retriever, choose_threshold
+from utils.tasks.scoring import accuracy_by_kind
+from utils.tasks.world import changed_facts, load_world
 
 KINDS = ("trained", "paraphrase", "reversed", "documented", "unknown")
 LATENCY_QUESTIONS = 10  # answered one at a time, as a user would ask them

@@ -1,4 +1,4 @@
-"""How well and how fast BM25 finds the right leaflet (utils/retrieval.py), on the real world.
+"""How well and how fast BM25 finds the right leaflet (utils/tasks/retrieval.py), on the real world.
 
 Prints recall@1 and @3 a question kind, the top score of questions about known and unknown drugs
 (does one threshold separate them?), what a one-letter misspelling does, and the time to index
@@ -9,18 +9,14 @@ A benchmark, not a test: run it by hand, e.g. after changing the tokenisation.
     .venv/bin/python benchmarks/retrieval.py
 """
 import statistics
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.config import setup  # noqa: E402
-from utils.model import load_model  # noqa: E402
-from utils.recipes import fact_tuned_model  # noqa: E402
-from utils.retrieval import Retriever, gold_leaflet, recall_at  # noqa: E402
-from utils.world import changed_documents, changed_facts, load_world  # noqa: E402
+from utils.core.config import setup
+from utils.core.model import load_model
+from utils.lessons.recipes import fact_tuned_model
+from utils.tasks.retrieval import Retriever, gold_leaflet, recall_at
+from utils.tasks.world import changed_documents, changed_facts, load_world
 
 KINDS = ("trained", "paraphrase", "reversed", "documented")
 REPEATS = 20  # a timing of a few milliseconds is mostly noise: report the median

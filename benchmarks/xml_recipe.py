@@ -10,19 +10,15 @@ all 48 training notes, in about a minute of training.
 """
 import argparse
 import resource
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.clinical import load_notes  # noqa: E402
-from utils.config import setup  # noqa: E402
-from utils.evaluate import evaluate_xml  # noqa: E402
-from utils.model import load_model  # noqa: E402
-from utils.recipes import XML_MIN_EXAMPLES, XML_RECIPE, xml_config, xml_pairs  # noqa: E402
-from utils.scoring import summarize  # noqa: E402
-from utils.train import TrainConfig, train, with_lora  # noqa: E402
+from utils.core.config import setup
+from utils.core.model import load_model
+from utils.core.train import TrainConfig, train, with_lora
+from utils.lessons.recipes import XML_MIN_EXAMPLES, XML_RECIPE, xml_config, xml_pairs
+from utils.tasks.clinical import load_notes
+from utils.tasks.evaluate import evaluate_xml
+from utils.tasks.scoring import summarize
 
 
 def main() -> None:

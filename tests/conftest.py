@@ -1,5 +1,5 @@
 """Shared fixtures: a tiny random Llama and a tokenizer trained in memory, so the tests of
-utils/model.py, train.py and evaluate.py need neither the network nor the real 517 MB model.
+utils/core/model.py, train.py and evaluate.py need neither the network nor the real 517 MB model.
 
 The tokenizer is a byte-level BPE (like SmolLM2's) trained on the world's t0 leaflets and the
 question templates, with SmolLM2's special tokens and a ChatML chat template.
@@ -14,10 +14,10 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-import utils.results as saved
-from utils.config import DATA_DIR, quick, seed_everything
-from utils.prompts import qa_prompt
-from utils.world import load_world
+import utils.tasks.results as saved
+from utils.core.config import DATA_DIR, quick, seed_everything
+from utils.tasks.prompts import qa_prompt
+from utils.tasks.world import load_world
 
 # The tests (and nbval's notebook runs) check the bundled data and its committed outputs: a learner's
 # own data folder (FTRAG_DATA) must not change what they read. Tests of the setting set it themselves.
@@ -124,7 +124,7 @@ MEMORISE = dict(epochs=60, lr=1e-2, batch_size=4, lora_r=8, lora_alpha=16)
 @pytest.fixture(scope="session")
 def memorised(tiny_model, tokenizer):
     """(LoRA model trained on FACTS, its History); tiny_model itself stays untouched."""
-    from utils.train import TrainConfig, train, with_lora
+    from utils.core.train import TrainConfig, train, with_lora
     cfg = TrainConfig(**MEMORISE)
     model = with_lora(tiny_model, cfg)
     return model, train(model, tokenizer, FACTS, cfg)

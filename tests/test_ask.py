@@ -1,4 +1,4 @@
-"""utils/ask.py: asking a folder of your own documents, as the README shows it.
+"""utils/tasks/ask.py: asking a folder of your own documents, as the README shows it.
 
 The tiny random model of conftest.py stands in for the reader: its answers are noise, but which file
 is read, the scores, when it abstains and what it is asked are real.
@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-import utils.rag as rag
-from utils.ask import DEFAULT_THRESHOLD, Documents, read_folder
-from utils.config import DATA_DIR, REPO_ROOT
-from utils.datafiles import DataError
-from utils.world import UNKNOWN, load_world
+import utils.tasks.rag as rag
+from utils.core.config import DATA_DIR, REPO_ROOT
+from utils.core.datafiles import DataError
+from utils.tasks.ask import DEFAULT_THRESHOLD, Documents, read_folder
+from utils.tasks.world import UNKNOWN, load_world
 
 HR_DOCS = {
     "leave.md": "# Annual leave\n\nEvery employee gets 28 days of annual leave a year. Up to five unused days "
@@ -153,21 +153,21 @@ def test_default_threshold_separates_the_bundled_worlds_questions():
 
 def _readme_snippet() -> str:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    [code] = [c for c in re.findall(r"```python\n(.*?)```", readme, re.S) if "from utils.ask import" in c]
+    [code] = [c for c in re.findall(r"```python\n(.*?)```", readme, re.S) if "from utils.tasks.ask import" in c]
     return code
 
 
 def test_readme_snippet_runs_from_another_folder(my_docs, tiny_model, tokenizer, tmp_path, private_cache):
-    """The README's code, saved as a script in the user's own folder and run there: with the repository
-    path filled in, and the tiny model standing in for the default one (no network, no real model)."""
+    """The README's code, saved as a script in the user's own folder and run there with the installed
+    package (no path to the repository), the tiny model standing in for the default one (no network,
+    no real model)."""
     code = _readme_snippet()
-    assert '"/path/to/finetune-vs-retrieval"' in code and "load_model()" in code
+    assert "sys.path" not in code and "load_model()" in code
     model_folder = tmp_path / "tiny-model"
     tiny_model.save_pretrained(model_folder)
     tokenizer.save_pretrained(model_folder)
     script = my_docs.parent / "ask_my_docs.py"
-    script.write_text(code.replace('"/path/to/finetune-vs-retrieval"', repr(str(REPO_ROOT)))
-                      .replace("load_model()", f"load_model({str(model_folder)!r})"))
+    script.write_text(code.replace("load_model()", f"load_model({str(model_folder)!r})"))
     # One thread, as conftest.one_thread: on a busy machine a second one slows a tiny model down a lot.
     env = {**os.environ, "FTRAG_CACHE": str(private_cache), "PYTHONPATH": "", "OMP_NUM_THREADS": "1"}
     run = subprocess.run([sys.executable, script.name], cwd=my_docs.parent, env=env, capture_output=True,

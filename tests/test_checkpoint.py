@@ -1,7 +1,7 @@
 import pytest
 
-from utils.checkpoint import ClaimFailed, claim, expect, loss_fell
-from utils.train import History
+from utils.core.train import History
+from utils.lessons.checks import ClaimFailed, claim, expect, loss_fell
 
 
 def test_a_claim_that_holds_passes_silently(capsys):

@@ -1,4 +1,4 @@
-"""Tests for utils/clinical.py and data/clinical/: schema, hardened parsing, data quality."""
+"""Tests for utils/tasks/clinical.py and data/clinical/: schema, hardened parsing, data quality."""
 import importlib.util
 import json
 import re
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from utils.clinical import SCHEMA_PATH, DataError, Diagnosis, load_notes, to_xml, validate_xml
+from utils.tasks.clinical import SCHEMA_PATH, DataError, Diagnosis, load_notes, to_xml, validate_xml
 
 DATA = Path(SCHEMA_PATH).parent
 GOUT = Diagnosis(54, "female", "gout", "moderate")
@@ -150,7 +150,7 @@ def test_parser_itself_is_hardened():
     """Even past the DOCTYPE check, the parser neither expands nor fetches entities."""
     from lxml import etree
 
-    from utils.clinical import _parser
+    from utils.tasks.clinical import _parser
     root = etree.fromstring(XXE.encode(), _parser())
     assert b"root:" not in etree.tostring(root)
     with pytest.raises(etree.XMLSyntaxError):
@@ -280,7 +280,7 @@ def test_a_missing_notes_file_says_where_the_mistake_is(tmp_path, monkeypatch):
     ("severity", ["mild", "moderate", "severe"], ["medium", "Severe"]),
 ])
 def test_the_allowed_values_in_words_are_what_the_schema_allows(field, allowed, refused):
-    from utils.clinical import ALLOWED, _expected
+    from utils.tasks.clinical import ALLOWED, _expected
     for value in allowed:
         _expected({**json.loads(GOOD_LINE)["expected"], field: value})
     for value in refused:
@@ -299,13 +299,13 @@ def test_the_readme_example_notes_load(tmp_path):
                                                           Diagnosis(45, "male", "hay fever", "moderate"))
     assert (second.split, second.expected.drug, second.expected.max_daily_dose_mg) == ("test", "Vintrabel", 40)
     # The example's drug and dose are those of the bundled world (notebook 05 checks them against it).
-    from utils.world import load_world
+    from utils.tasks.world import load_world
     vintrabel = load_world("t0").drugs["Vintrabel"]
     assert (vintrabel.treats, vintrabel.max_daily_dose_mg) == (second.expected.condition, 40)
 
 
 def test_one_data_error_for_the_project():
-    from utils import world
+    from utils.tasks import world
     assert DataError is world.DataError
 
 

@@ -1,4 +1,4 @@
-"""utils/combined.py: the XML adapter's diagnosis, completed with a treatment read from a leaflet.
+"""utils/lessons/combined.py: the XML adapter's diagnosis, completed with a treatment read from a leaflet.
 
 The models are replaced by fakes (the composition is what is tested here; notebook 05 measures the real
 adapters): the XML adapter by scripted answers, the reader by one that reads the passage it is given, so
@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-import utils.combined as combined
-from utils.clinical import Diagnosis, Note, load_notes, validate_xml
-from utils.combined import (
+import utils.lessons.combined as combined
+from utils.core.generation import Answer
+from utils.lessons.combined import (
     add_treatments,
     diagnose,
     expected_treatment,
@@ -20,9 +20,9 @@ from utils.combined import (
     treatment_shots,
     withdrawn_notes,
 )
-from utils.generation import Answer
-from utils.prompts import reader_prompt
-from utils.retrieval import Retriever
+from utils.tasks.clinical import Diagnosis, Note, load_notes, validate_xml
+from utils.tasks.prompts import reader_prompt
+from utils.tasks.retrieval import Retriever
 
 LEAFLETS = {
     "Vintrabel": "# Vintrabel\n\nQuillon Health makes Vintrabel, a treatment for gout. "
@@ -58,9 +58,9 @@ def scripted(monkeypatch):
             return scripted if scripted is not None else read(prompt) if "Passage:" in prompt else "unknown"
         return [Answer(answer(p), 0.9) for p in prompts]
 
-    import utils.evaluate
+    import utils.tasks.evaluate
     monkeypatch.setattr(combined, "generate", fake_generate)
-    monkeypatch.setattr(utils.evaluate, "generate", fake_generate)  # the XML adapter's answers (xml_texts)
+    monkeypatch.setattr(utils.tasks.evaluate, "generate", fake_generate)  # the XML adapter's answers (xml_texts)
     return script
 
 
@@ -145,8 +145,8 @@ def test_the_base_model_reads_the_leaflet_its_note_matches(monkeypatch, tokenize
 
 
 def test_the_held_out_cases_and_a_quick_runs_few_of_each_split(worlds, monkeypatch):
-    from utils.clinical import load_notes
-    from utils.config import QUICK_PER_GROUP
+    from utils.core.config import QUICK_PER_GROUP
+    from utils.tasks.clinical import load_notes
     t0, t1 = worlds
     notes = load_notes()
     cases = combined.treatment_cases(t0, notes)
@@ -168,7 +168,7 @@ def test_the_held_out_cases_and_a_quick_runs_few_of_each_split(worlds, monkeypat
 
 
 def test_the_explorer_shows_the_combined_diagnosis_and_its_leaflet(scripted):
-    from utils.explorer import combined_system
+    from utils.lessons.explorer import combined_system
 
     scripted.update({"Note: gout": GOUT, "Which drug treats gout": "Vintrabel", "daily dose of Vintrabel": "40 mg",
                      "Note: hives": HIVES})
@@ -216,7 +216,7 @@ def test_the_few_shot_examples_show_a_leaflet_and_the_treatment_it_gives(worlds)
 
 
 def test_the_explorer_says_why_a_withdrawn_drug_is_left_out(scripted):
-    from utils.explorer import combined_system
+    from utils.lessons.explorer import combined_system
 
     scripted["Note: gout"] = GOUT
     leaflets = {**LEAFLETS, "Vintrabel": LEAFLETS["Vintrabel"] + " Withdrawn from the market in 2026."}
@@ -234,9 +234,9 @@ def test_a_constraint_reaches_the_diagnosis_step_only(scripted, monkeypatch):
         calls.append((prompts[0].split("\n")[0][:5], kwargs.get("constraint")))
         return answer(model, tokenizer, prompts, **kwargs)
 
-    import utils.evaluate
+    import utils.tasks.evaluate
     monkeypatch.setattr(combined, "generate", recording)
-    monkeypatch.setattr(utils.evaluate, "generate", recording)
+    monkeypatch.setattr(utils.tasks.evaluate, "generate", recording)
     grammar = object()  # stands for constraint.diagnosis_constraint(tokenizer, treatment=False)
     [d] = diagnose(None, None, None, Retriever(LEAFLETS), 0.1, ["54F gout, moderate"], constraint=grammar)
     assert "<drug>Vintrabel</drug>" in d.xml

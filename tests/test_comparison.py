@@ -1,10 +1,10 @@
-"""utils/comparison.py: the five-row table, filled from the notebooks' saved results."""
+"""utils/lessons/comparison.py: the five-row table, filled from the notebooks' saved results."""
 import dataclasses
 
 from conftest import SERIES as RESULTS
 
-from utils.comparison import DIMENSIONS, KIND_NAMES, comparison_rows, headline, rows_html
-from utils.results import Latency
+from utils.lessons.comparison import DIMENSIONS, KIND_NAMES, comparison_rows, headline, rows_html
+from utils.tasks.results import Latency
 
 
 def test_every_dimension_is_filled_with_the_measured_numbers():

@@ -1,4 +1,4 @@
-"""utils/config.py: seeds, threads and the cache folder."""
+"""utils/core/config.py: seeds, threads and the cache folder."""
 import os
 from pathlib import Path
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from utils import config
+from utils.core import config
 
 
 @pytest.fixture

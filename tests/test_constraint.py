@@ -1,4 +1,4 @@
-"""Tests for utils/constraint.py: the regex agrees with data/clinical/diagnosis.xsd and to_xml, llguidance
+"""Tests for utils/tasks/constraint.py: the regex agrees with data/clinical/diagnosis.xsd and to_xml, llguidance
 reads it as Python does, and what a model writes under the constraint passes the schema."""
 import re
 from dataclasses import replace
@@ -9,9 +9,9 @@ from llguidance import LLMatcher
 from lxml import etree
 from transformers import LogitsProcessor
 
-from utils.batching import left_pad
-from utils.clinical import SCHEMA_PATH, load_notes, to_xml, validate_xml
-from utils.constraint import CONDITION, DIAGNOSIS_REGEX, RegexConstraint, diagnosis_constraint, diagnosis_regex
+from utils.core.batching import left_pad
+from utils.tasks.clinical import SCHEMA_PATH, load_notes, to_xml, validate_xml
+from utils.tasks.constraint import CONDITION, DIAGNOSIS_REGEX, RegexConstraint, diagnosis_constraint, diagnosis_regex
 
 GOLD = [to_xml(n.expected) for n in load_notes()]
 TREATED = [to_xml(replace(n.expected, drug=drug, max_daily_dose_mg=dose))
@@ -148,7 +148,7 @@ def test_the_prompt_never_reaches_the_constraint(tokenizer):
 def test_generate_writes_valid_xml_under_the_constraint(tiny_model, tokenizer):
     # Through the course's generate: batches sorted by length, a shared prompt prefix read once (the
     # few-shot prompts' case), answers cut at the end token; greedy, so the random model needs the push.
-    from utils.generation import SHARED_PREFIX_MIN_TOKENS, generate
+    from utils.core.generation import SHARED_PREFIX_MIN_TOKENS, generate
 
     shared = "Write the diagnosis XML of the note. " * SHARED_PREFIX_MIN_TOKENS
     prompts = [shared + note for note in HOSTILE] + ["45 M", "Note: gout"]

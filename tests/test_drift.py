@@ -1,12 +1,19 @@
-"""utils/drift.py: questions by what changed, right vs stale scoring, the probe, update costs."""
+"""utils/lessons/drift.py: questions by what changed, right vs stale scoring, the probe, update costs."""
 import math
 
 import pytest
 
-from utils.drift import DriftScenario, cumulative_cost, drift_probe, drift_questions, drift_table, training_flops
-from utils.generation import Answer
-from utils.scoring import Result, drift_scores, is_correct, is_stale
-from utils.world import load_world
+from utils.core.generation import Answer
+from utils.lessons.drift import (
+    DriftScenario,
+    cumulative_cost,
+    drift_probe,
+    drift_questions,
+    drift_table,
+    training_flops,
+)
+from utils.tasks.scoring import Result, drift_scores, is_correct, is_stale
+from utils.tasks.world import load_world
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
-"""utils/evaluate.py: every question (or note) asked, and its answer scored."""
+"""utils/tasks/evaluate.py: every question (or note) asked, and its answer scored."""
 import pytest
 from conftest import FACTS
 
-from utils.evaluate import evaluate, ranked_choice
-from utils.scoring import accuracy_by_kind
-from utils.world import Question
+from utils.tasks.evaluate import evaluate, ranked_choice
+from utils.tasks.scoring import accuracy_by_kind
+from utils.tasks.world import Question
 
 
 def test_evaluate_scores_the_generated_answers(memorised, tokenizer):
@@ -19,7 +19,7 @@ def test_evaluate_scores_the_generated_answers(memorised, tokenizer):
 
 
 def test_a_quick_run_asks_a_few_questions_of_every_kind(memorised, tokenizer, monkeypatch):
-    from utils.config import QUICK_PER_GROUP
+    from utils.core.config import QUICK_PER_GROUP
     model, _ = memorised
     trained = [Question("trained", p.removeprefix("Q: ").removesuffix("\nA:"), a, None, None) for p, a in FACTS]
     unknown = [Question("unknown", f"Who makes Kestomar{i}?", "unknown", "Kestomar", "maker") for i in range(2)]
@@ -42,8 +42,8 @@ def test_ranked_choice_ranks_the_right_answer_among_the_candidates_a_quick_run_a
 
 
 def test_evaluate_xml_scores_every_note(tiny_model, tokenizer):
-    from utils.clinical import load_notes
-    from utils.evaluate import evaluate_xml
+    from utils.tasks.clinical import load_notes
+    from utils.tasks.evaluate import evaluate_xml
     notes = [n for n in load_notes() if n.split == "test"][:3]
     scored = evaluate_xml(tiny_model, tokenizer, notes, max_new_tokens=4, batch_size=2, progress=False)
     assert [s.note for s in scored] == notes
@@ -53,9 +53,9 @@ def test_evaluate_xml_scores_every_note(tiny_model, tokenizer):
 
 
 def test_a_quick_run_asks_a_few_notes_of_every_split(tiny_model, tokenizer, monkeypatch):
-    from utils.clinical import load_notes
-    from utils.config import QUICK_PER_GROUP
-    from utils.evaluate import evaluate_xml
+    from utils.core.config import QUICK_PER_GROUP
+    from utils.tasks.clinical import load_notes
+    from utils.tasks.evaluate import evaluate_xml
     notes = [n for n in load_notes() if n.split != "train"]
     monkeypatch.setenv("FTRAG_QUICK", "1")
     scored = evaluate_xml(tiny_model, tokenizer, notes, max_new_tokens=2, progress=False)
@@ -64,9 +64,9 @@ def test_a_quick_run_asks_a_few_notes_of_every_split(tiny_model, tokenizer, monk
 
 
 def test_a_quick_run_cuts_xml_answers_short(tiny_model, tokenizer, monkeypatch):
-    import utils.evaluate as evaluate_mod
-    from utils.clinical import load_notes
-    from utils.config import QUICK_MAX_NEW_TOKENS
+    import utils.tasks.evaluate as evaluate_mod
+    from utils.core.config import QUICK_MAX_NEW_TOKENS
+    from utils.tasks.clinical import load_notes
     asked = []
     real_generate = evaluate_mod.generate
 
@@ -84,7 +84,7 @@ def test_a_quick_run_cuts_xml_answers_short(tiny_model, tokenizer, monkeypatch):
 
 def test_evaluate_groups_asks_every_group_in_one_generation_with_evaluates_answers(memorised, tokenizer,
                                                                                     monkeypatch):
-    import utils.evaluate as evaluate_mod
+    import utils.tasks.evaluate as evaluate_mod
     model, _ = memorised
     trained = [Question("trained", p.removeprefix("Q: ").removesuffix("\nA:"), a, None, None) for p, a in FACTS]
     unknown = [Question("unknown", "Who makes Kestomar?", "unknown", "Kestomar", "maker")]
@@ -103,8 +103,8 @@ def test_evaluate_groups_asks_every_group_in_one_generation_with_evaluates_answe
 
 
 def test_evaluate_groups_samples_each_group_in_a_quick_run(memorised, tokenizer, monkeypatch):
-    from utils.config import QUICK_PER_GROUP
-    from utils.evaluate import evaluate_groups
+    from utils.core.config import QUICK_PER_GROUP
+    from utils.tasks.evaluate import evaluate_groups
     model, _ = memorised
     trained = [Question("trained", p.removeprefix("Q: ").removesuffix("\nA:"), a, None, None) for p, a in FACTS]
     monkeypatch.setenv("FTRAG_QUICK", "1")

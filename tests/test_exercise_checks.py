@@ -1,10 +1,11 @@
-"""utils/exercise_checks.py: the exercises' check-your-answer cells pass a right answer, and name
+"""utils/lessons/exercise_checks.py: the exercises' check-your-answer cells pass a right answer, and name
 what is missing in an open or wrong one (without failing on the placeholders an open TODO leaves)."""
 import pytest
 
-from utils.clinical import FIELDS, load_notes, to_xml
-from utils.config import DATA_DIR
-from utils.exercise_checks import (
+from utils.core.config import DATA_DIR
+from utils.core.generation import Answer
+from utils.core.train import History
+from utils.lessons.exercise_checks import (
     NotYet,
     check_answers,
     check_before,
@@ -16,13 +17,12 @@ from utils.exercise_checks import (
     check_leaflet,
     verdict,
 )
-from utils.generation import Answer
-from utils.prompts import note_prompt, qa_prompt
-from utils.recipes import xml_pairs
-from utils.retrieval import Retriever
-from utils.scoring import score_answers, summarize
-from utils.train import History
-from utils.world import load_world
+from utils.lessons.recipes import xml_pairs
+from utils.tasks.clinical import FIELDS, load_notes, to_xml
+from utils.tasks.prompts import note_prompt, qa_prompt
+from utils.tasks.retrieval import Retriever
+from utils.tasks.scoring import score_answers, summarize
+from utils.tasks.world import load_world
 
 LEAFLET = ("# Velmastrin\n\nVelmastrin is a tablet for adults with frostbite. Arkwright Labs makes it. "
            "The maximum daily dose of Velmastrin is 300 mg.\n")

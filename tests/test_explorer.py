@@ -1,7 +1,8 @@
-"""utils/explorer.py: systems side by side, leaflet edits, and the widget driven through its handlers."""
+"""utils/lessons/explorer.py: systems side by side, leaflet edits, and the widget driven through its handlers."""
 import pytest
 
-from utils.explorer import (
+from utils.core.generation import Answer, generate
+from utils.lessons.explorer import (
     Explorer,
     Reply,
     System,
@@ -12,12 +13,11 @@ from utils.explorer import (
     render_text,
     with_retrieval,
 )
-from utils.generation import Answer, generate
-from utils.prompts import passage_text, qa_prompt
-from utils.rag import abstain_below, rag_prompt
-from utils.retrieval import Retriever
-from utils.scoring import Result
-from utils.world import UNKNOWN, load_world
+from utils.tasks.prompts import passage_text, qa_prompt
+from utils.tasks.rag import abstain_below, rag_prompt
+from utils.tasks.retrieval import Retriever
+from utils.tasks.scoring import Result
+from utils.tasks.world import UNKNOWN, load_world
 
 LEAFLETS = {
     "Altrevon": "# Altrevon\n\nAltrevon treats motion sickness. It is made by Oskwell Sciences.",

@@ -1,13 +1,20 @@
-"""utils/generation.py: batched generation, the shared-prefix cache, answer probabilities, latency."""
+"""utils/core/generation.py: batched generation, the shared-prefix cache, answer probabilities, latency."""
 import pytest
 import torch
 from conftest import FACTS
 
-from utils import generation
-from utils.batching import encode
-from utils.generation import Answer, answer_latency, answer_probability, answer_tokens, generate, rank_of_right_answer
-from utils.prompts import qa_prompt
-from utils.train import TrainConfig, train, with_lora
+from utils.core import generation
+from utils.core.batching import encode
+from utils.core.generation import (
+    Answer,
+    answer_latency,
+    answer_probability,
+    answer_tokens,
+    generate,
+    rank_of_right_answer,
+)
+from utils.core.train import TrainConfig, train, with_lora
+from utils.tasks.prompts import qa_prompt
 
 # ---------------------------------------------------------------- generate
 

@@ -1,4 +1,4 @@
-"""The hand-written wording sets (utils/heldout.py): the sealed held-out set and the dev set, both apart
+"""The hand-written wording sets (utils/lessons/wordings.py): the sealed held-out set and the dev set, both apart
 from every training wording of the project and from each other, and loaded into questions with the
 world's answers."""
 import json
@@ -9,9 +9,10 @@ from collections import Counter
 import pytest
 from conftest import strings
 
-import utils.prompts as prompts
-from utils.config import DATA_DIR
-from utils.heldout import (
+import utils.tasks.prompts as prompts
+from utils.core.config import DATA_DIR
+from utils.lessons.reader_data import question_frames, reader_examples, synthetic_drugs
+from utils.lessons.wordings import (
     DEV_KINDS,
     HELDOUT_ATTRIBUTES,
     HELDOUT_FILE,
@@ -21,9 +22,8 @@ from utils.heldout import (
     heldout_frames,
     heldout_questions,
 )
-from utils.reader_data import question_frames, reader_examples, synthetic_drugs
-from utils.scoring import is_correct
-from utils.world import DataError
+from utils.tasks.scoring import is_correct
+from utils.tasks.world import DataError
 
 SLOT = "xslotx"  # a drug's name or a condition, in every normalised wording
 SEEDS = range(5)  # reader_examples samples, each ~500 questions
@@ -50,7 +50,7 @@ def world_templates() -> list[str]:
 
 
 def prompt_wordings() -> list[str]:
-    """The questions utils/prompts.py sends a reader: the combined system's two and the base model's shots."""
+    """The questions utils/tasks/prompts.py sends a reader: the combined system's two and the base model's shots."""
     shots = [abstract(q, re.findall(r"(?<=\s)[A-Z][a-z]+", q)) for _, q, _ in prompts.TWO_SHOTS]  # drug names
     return [prompts.treatment_question("{treats}"), prompts.dose_question("{drug}"), *shots]
 
@@ -92,7 +92,7 @@ def training_wordings(sampled):
     for template in world_templates():
         out.setdefault(normalise(template), f"questions.json: {template!r}")
     for wording in prompt_wordings():
-        out.setdefault(normalise(wording), f"utils/prompts.py: {wording!r}")
+        out.setdefault(normalise(wording), f"utils/tasks/prompts.py: {wording!r}")
     return {**sampled, **out}
 
 

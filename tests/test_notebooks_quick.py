@@ -1,5 +1,5 @@
 """The quick run: every numbered notebook and worked solution, each in a fresh kernel, with
-FTRAG_QUICK=1 (utils.config.quick): each training cut to a few steps and each evaluation to a few
+FTRAG_QUICK=1 (utils.core.config.quick): each training cut to a few steps and each evaluation to a few
 questions of each kind, the notebooks' own claims asserted except those that need the full run, no
 output compared. A maintainer's smoke test that a change to utils/ breaks no notebook (about 4½
 minutes on 2 cores; the full test run from an empty cache takes about 35):
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import USER_CACHE
 
-from utils.config import REPO_ROOT, quick
-from utils.notebooks import run_notebook
+from utils.core.config import REPO_ROOT, quick
+from utils.core.notebook_runner import run_notebook
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) \
     + sorted((REPO_ROOT / "notebooks" / "solutions").glob("*.ipynb"))

@@ -5,15 +5,15 @@ import shutil
 
 import pytest
 
-from utils import config
-from utils.checkpoint import claim, expect
-from utils.clinical import load_notes
-from utils.config import DATA_DIR, REPO_ROOT, artifacts_dir, cache_dir, data_dir, own_data
-from utils.datafiles import DataError
-from utils.recipes import reader_pairs, reader_tuned_model, xml_training_notes
-from utils.results import FactTuningResults, results_path
-from utils.train import TrainConfig
-from utils.world import load_world, time_points
+from utils.core import config
+from utils.core.config import DATA_DIR, REPO_ROOT, artifacts_dir, cache_dir, data_dir, own_data
+from utils.core.datafiles import DataError
+from utils.core.train import TrainConfig
+from utils.lessons.checks import claim, expect
+from utils.lessons.recipes import reader_pairs, reader_tuned_model, xml_training_notes
+from utils.tasks.clinical import load_notes
+from utils.tasks.results import FactTuningResults, results_path
+from utils.tasks.world import load_world, time_points
 
 TINY_READER = dict(cfg=TrainConfig(epochs=1, lr=1e-2, batch_size=4, lora_r=4, lora_alpha=8), n_drugs=4)
 
@@ -84,7 +84,7 @@ def test_own_data_is_cached_apart_per_folder_and_quick_apart_again(my_data, monk
 @pytest.fixture
 def trainings(monkeypatch):
     """The training data of every adapter that is trained (not loaded from the cache)."""
-    import utils.train as train_mod
+    import utils.core.train as train_mod
     trained, real_train = [], train_mod.train
     monkeypatch.setattr(train_mod, "train", lambda *a, **k: trained.append(a[2]) or real_train(*a, **k))
     return trained

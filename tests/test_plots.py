@@ -1,4 +1,4 @@
-"""utils/plots.py: every chart draws, labelled and titled, its legend clear of the bars and lines."""
+"""utils/core/plots.py: every chart draws, labelled and titled, its legend clear of the bars and lines."""
 import matplotlib
 
 matplotlib.use("Agg")  # no screen: draw into memory
@@ -6,8 +6,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from conftest import SERIES  # noqa: E402
 
-from utils.comparison import headline  # noqa: E402
-from utils.plots import (  # noqa: E402
+from utils.core.plots import (  # noqa: E402
     SUMMARY_FIGURE,
     accuracy_bars,
     comparison_figure,
@@ -15,6 +14,7 @@ from utils.plots import (  # noqa: E402
     save_summary_figure,
     use_style,
 )
+from utils.lessons.comparison import headline  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

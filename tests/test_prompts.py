@@ -1,10 +1,10 @@
-"""utils/prompts.py: how the lessons ask the model."""
+"""utils/tasks/prompts.py: how the lessons ask the model."""
 import hashlib
 import re
 
-from utils import prompts
-from utils.clinical import validate_xml
-from utils.prompts import XML_INSTRUCTION, chat_prompt, note_prompt, passage_text, qa_prompt, reader_prompt
+from utils.tasks import prompts
+from utils.tasks.clinical import validate_xml
+from utils.tasks.prompts import XML_INSTRUCTION, chat_prompt, note_prompt, passage_text, qa_prompt, reader_prompt
 
 
 def test_compact_prompts():

@@ -1,17 +1,17 @@
-"""utils/rag.py: retrieve, prompt with the passage, abstain below the score threshold."""
+"""utils/tasks/rag.py: retrieve, prompt with the passage, abstain below the score threshold."""
 import copy
 import dataclasses
 
 import pytest
 
-import utils.rag as rag
-from utils.evaluate import evaluate
-from utils.generation import Answer
-from utils.prompts import reader_prompt
-from utils.rag import abstain_below, few_shot, found, rag_prompt, read_or_abstain
-from utils.retrieval import Retriever
-from utils.scoring import Result
-from utils.world import UNKNOWN
+import utils.tasks.rag as rag
+from utils.core.generation import Answer
+from utils.tasks.evaluate import evaluate
+from utils.tasks.prompts import reader_prompt
+from utils.tasks.rag import abstain_below, few_shot, found, rag_prompt, read_or_abstain
+from utils.tasks.retrieval import Retriever
+from utils.tasks.scoring import Result
+from utils.tasks.world import UNKNOWN
 
 
 def test_rag_prompt_retrieves_the_right_leaflet(worlds):
@@ -66,7 +66,7 @@ def test_read_or_abstain_reads_only_what_it_would_not_abstain_on(tiny_model, tok
 
 
 def test_a_quick_run_reads_a_few_questions_of_every_kind(tiny_model, tokenizer, worlds, monkeypatch):
-    from utils.config import QUICK_PER_GROUP
+    from utils.core.config import QUICK_PER_GROUP
     t0 = worlds[0]
     retriever = Retriever(t0.documents)
     questions = t0.questions("trained")[:6] + t0.questions("unknown")[:6]

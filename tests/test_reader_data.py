@@ -1,12 +1,12 @@
-"""utils/reader_data.py: the synthetic leaflets and questions the reader adapter learns from."""
+"""utils/lessons/reader_data.py: the synthetic leaflets and questions the reader adapter learns from."""
 import inspect
 import re
 from collections import Counter
 
 import pytest
 
-from utils.reader_data import reader_examples, synthetic_drugs
-from utils.world import UNKNOWN
+from utils.lessons.reader_data import reader_examples, synthetic_drugs
+from utils.tasks.world import UNKNOWN
 
 
 def test_synthetic_drugs_are_disjoint_from_the_world_and_reproducible(worlds):
@@ -97,7 +97,7 @@ def test_a_leaflet_that_reports_a_change_is_answered_with_the_new_value(worlds):
 
 
 def test_a_world_that_leaves_one_condition_free_still_gets_its_examples(worlds, monkeypatch):
-    import utils.reader_data as reader_data
+    import utils.lessons.reader_data as reader_data
     monkeypatch.setattr(reader_data, "_CONDITIONS", ["hiccups"])  # every invented drug treats hiccups
     examples = reader_examples(worlds, n_drugs=8, unanswerable=1.0)
     assert examples and UNKNOWN not in [e.answer for e in examples]  # no other condition to ask about
@@ -107,7 +107,14 @@ def test_a_world_that_leaves_one_condition_free_still_gets_its_examples(worlds, 
 
 
 def test_questions_are_composed_in_many_wordings(worlds):
-    from utils.reader_data import _CLOSERS, _CORES, _OPENERS, LOWER_CASE_SHARE, TELEGRAPHIC_SHARE, question_frames
+    from utils.lessons.reader_data import (
+        _CLOSERS,
+        _CORES,
+        _OPENERS,
+        LOWER_CASE_SHARE,
+        TELEGRAPHIC_SHARE,
+        question_frames,
+    )
 
     drugs = synthetic_drugs(176, worlds)
     names = sorted([d["name"] for d in drugs] + [d["treats"] for d in drugs], key=len, reverse=True)

@@ -1,11 +1,10 @@
-"""utils/recipes.py: the fact, update, XML and reader recipes the notebooks share."""
+"""utils/lessons/recipes.py: the fact, update, XML and reader recipes the notebooks share."""
 import pytest
 
-import utils.train as train_mod
-from utils.clinical import load_notes, to_xml, validate_xml
-from utils.generation import generate
-from utils.prompts import qa_prompt
-from utils.recipes import (
+import utils.core.train as train_mod
+from utils.core.generation import generate
+from utils.core.train import TrainConfig
+from utils.lessons.recipes import (
     FACT_RECIPE,
     READER_RECIPE,
     XML_RECIPE,
@@ -20,8 +19,9 @@ from utils.recipes import (
     xml_training_notes,
     xml_tuned_model,
 )
-from utils.train import TrainConfig
-from utils.world import load_world
+from utils.tasks.clinical import load_notes, to_xml, validate_xml
+from utils.tasks.prompts import qa_prompt
+from utils.tasks.world import load_world
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_fact_pairs_augment_and_subset(world):
 
 
 def test_each_model_is_trained_with_its_recipe_unless_told_otherwise(world, monkeypatch):
-    import utils.recipes as recipes
+    import utils.lessons.recipes as recipes
     used = {}
     monkeypatch.setattr(recipes, "train_adapter", lambda name, base, tok, pairs, cfg, **k: used.update({name: cfg}))
     monkeypatch.setattr(recipes, "load_world", lambda time: world)  # the reader's worlds: any will do

@@ -1,4 +1,4 @@
-"""utils/results.py: each notebook's results as a dataclass, saved as JSON in the cache and read back."""
+"""utils/tasks/results.py: each notebook's results as a dataclass, saved as JSON in the cache and read back."""
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -8,8 +8,16 @@ import nbformat
 import pytest
 from conftest import SERIES
 
-from utils.config import REPO_ROOT
-from utils.results import NOTEBOOKS, RESULTS, FactTuningResults, load_results, results_of, results_path, save_results
+from utils.core.config import REPO_ROOT
+from utils.tasks.results import (
+    NOTEBOOKS,
+    RESULTS,
+    FactTuningResults,
+    load_results,
+    results_of,
+    results_path,
+    save_results,
+)
 
 
 @pytest.mark.parametrize("results", [getattr(SERIES, f.name) for f in dataclasses.fields(SERIES)],
@@ -50,7 +58,7 @@ def _notebook(path, source):
 
 
 SAVES = (f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r})\nfrom dataclasses import dataclass\n"
-         "from typing import ClassVar\nfrom utils.results import save_results\n"
+         "from typing import ClassVar\nfrom utils.tasks.results import save_results\n"
          "@dataclass(frozen=True)\nclass Demo:\n    name: ClassVar[str] = 'demo'\n    value: int\n")
 
 

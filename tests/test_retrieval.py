@@ -1,6 +1,6 @@
 import pytest
 
-from utils.retrieval import (
+from utils.tasks.retrieval import (
     Retriever,
     choose_threshold,
     did_you_mean,
@@ -11,7 +11,7 @@ from utils.retrieval import (
     tokenize,
     top_scores,
 )
-from utils.world import load_world
+from utils.tasks.world import load_world
 
 LEAFLETS = {
     "Altrevon": "# Altrevon\n\nAltrevon treats motion sickness. It is made by Oskwell Sciences.",

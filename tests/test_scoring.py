@@ -1,12 +1,12 @@
-"""utils/scoring.py: every is-this-answer-right rule, and the fractions the lessons report."""
+"""utils/tasks/scoring.py: every is-this-answer-right rule, and the fractions the lessons report."""
 import math
 from dataclasses import replace
 
 import pytest
 
-from utils.clinical import Diagnosis, Note, to_xml
-from utils.generation import Answer
-from utils.scoring import (
+from utils.core.generation import Answer
+from utils.tasks.clinical import Diagnosis, Note, to_xml
+from utils.tasks.scoring import (
     CONDITION_SYNONYMS,
     Result,
     accuracy,
@@ -27,7 +27,7 @@ from utils.scoring import (
     summarize,
     threshold_trade_off,
 )
-from utils.world import Question, load_world
+from utils.tasks.world import Question, load_world
 
 GOUT = Diagnosis(54, "female", "gout", "moderate")
 VALID = to_xml(GOUT)

@@ -1,4 +1,4 @@
-"""utils/train.py: encoding, answer-only loss, LoRA training, the adapter cache, determinism."""
+"""utils/core/train.py: encoding, answer-only loss, LoRA training, the adapter cache, determinism."""
 import json
 import shutil
 import time
@@ -9,12 +9,11 @@ import torch
 from conftest import FACTS, MEMORISE, build_model
 from transformers import AutoModelForCausalLM
 
-from utils import train as train_mod
-from utils.batching import encode, encode_turns
-from utils.generation import generate
-from utils.model import count_parameters
-from utils.prompts import qa_prompt
-from utils.train import (
+from utils.core import train as train_mod
+from utils.core.batching import encode, encode_turns
+from utils.core.generation import generate
+from utils.core.model import count_parameters
+from utils.core.train import (
     History,
     TrainConfig,
     _batches,
@@ -25,6 +24,7 @@ from utils.train import (
     train_adapter,
     with_lora,
 )
+from utils.tasks.prompts import qa_prompt
 
 FAST = TrainConfig(epochs=3, lr=1e-2, batch_size=2, lora_r=4, lora_alpha=8)
 

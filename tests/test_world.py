@@ -1,4 +1,4 @@
-"""Tests for the fictional world data (data/world/) and its loader (utils/world.py)."""
+"""Tests for the fictional world data (data/world/) and its loader (utils/tasks/world.py)."""
 
 import difflib
 import itertools
@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from utils.config import DATA_DIR
-from utils.world import KINDS, DataError, changed_documents, changed_facts, load_world, time_points
+from utils.core.config import DATA_DIR
+from utils.tasks.world import KINDS, DataError, changed_documents, changed_facts, load_world, time_points
 
 WORLD_DIR = DATA_DIR / "world"
 

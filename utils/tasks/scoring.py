@@ -8,7 +8,7 @@
 - a choice by likelihood: right when the right answer is the most likely candidate (rank 1);
 - a confidence threshold: what share of right answers it keeps, and of wrong ones it lets through;
 - drift: a right answer is the new one, a stale answer the old one;
-- a diagnosis: schema-valid XML (utils.clinical.validate_xml), field by field against the note's;
+- a diagnosis: schema-valid XML (utils.tasks.clinical.validate_xml), field by field against the note's;
 - the combined system: the right drug and dose, in valid XML or not.
 """
 from __future__ import annotations
@@ -19,11 +19,11 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from .clinical import FIELDS, Diagnosis, Note, Verdict, validate_xml
-from .world import UNKNOWN, Question, World
+from utils.tasks.clinical import FIELDS, Diagnosis, Note, Verdict, validate_xml
+from utils.tasks.world import UNKNOWN, Question, World
 
 if TYPE_CHECKING:  # an annotation only: scoring needs no model
-    from .generation import Answer
+    from utils.core.generation import Answer
 
 # Phrases with which a model abstains. Hedged answers ("not sure, maybe gout") count as
 # abstaining too: for the unknown-drug lesson, hedging is the behaviour we hope to see.

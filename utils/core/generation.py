@@ -1,8 +1,8 @@
 """Asking a model many prompts at once: greedy answers in batches, a prompt prefix that every prompt
 shares read once, and the probability of an answer.
 
-Generic on purpose: prompts in, answers out. What a prompt says is in utils/prompts.py, whether an
-answer is right in utils/scoring.py.
+Generic on purpose: prompts in, answers out. What a prompt says is in utils/tasks/prompts.py, whether an
+answer is right in utils/tasks/scoring.py.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers import DynamicCache, LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
-from .batching import encode, left_pad
-from .config import quick_sample
+from utils.core.batching import encode, left_pad
+from utils.core.config import quick_sample
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 12, bat
 
     first_line_only=False: answers run to the end token (or max_new_tokens), newlines included,
     e.g. for XML a model may spread over several lines.
-    constraint: logits processors that forbid tokens (utils.constraint.diagnosis_constraint); greedy
+    constraint: logits processors that forbid tokens (utils.tasks.constraint.diagnosis_constraint); greedy
     decoding then picks the likeliest allowed token, and an answer's probability is among those.
     On a CPU a larger batch answers more questions a second (the per-token overhead is shared).
     """

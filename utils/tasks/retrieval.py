@@ -18,7 +18,7 @@ import bm25s
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-from .datafiles import without_heading
+from utils.core.datafiles import without_heading
 
 # Stopwords: bm25s's longer English list ("en_plus"; its short list keeps "what", "which", "who"),
 # plus the words with which questions *ask* about a drug and that some leaflet templates happen to

@@ -3,7 +3,7 @@
 The XML lesson asks a small adapter to turn a free-text note into one line of
 XML that must pass data/clinical/diagnosis.xsd. Model output is untrusted text,
 so validate_xml parses it with a hardened parser and never raises. Scoring a
-diagnosis against the note's expected one is in utils/scoring.py.
+diagnosis against the note's expected one is in utils/tasks/scoring.py.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from .config import DATA_DIR, data_dir, own_data
-from .datafiles import DataError, json_problem, read_text  # one DataError for the project: file, line, fix
+from utils.core.config import DATA_DIR, data_dir, own_data
+from utils.core.datafiles import DataError, json_problem, read_text  # one DataError for the project: file, line, fix
 
 # The target format is part of the code (Diagnosis, validate_xml), so it is always the bundled one;
 # the notes come from the data folder (FTRAG_DATA).

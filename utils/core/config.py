@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from filelock import FileLock
 
-from .datafiles import DataError
+from utils.core.datafiles import DataError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "data"  # the bundled data; FTRAG_DATA may name another folder (data_dir)
 
 SEED = 0
@@ -61,12 +61,12 @@ def own_data() -> bool:
 
 def quick() -> bool:
     """FTRAG_QUICK=1: a maintainer's smoke run of every notebook. Every expensive step shrinks
-    where it is decided: each training to a few examples (utils.train.QUICK_EXAMPLES), each
+    where it is decided: each training to a few examples (utils.core.train.QUICK_EXAMPLES), each
     evaluation to a few inputs of each kind (`quick_sample`, called by the evaluation helpers),
     each learning curve to its last point (`curve_points`), long answers (the base model's, the XML) to a few
     tokens (`quick_length`).
     What it trains and measures is kept apart from full runs (`artifacts_dir`), and claims and
-    reference figures that need the full run are reported, not checked (utils.checkpoint)."""
+    reference figures that need the full run are reported, not checked (utils.lessons.checks)."""
     return os.environ.get("FTRAG_QUICK", "").strip() not in ("", "0")
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from .clinical import Note, load_notes, to_xml
-from .drift import drift_probe
-from .prompts import note_prompt, qa_prompt, reader_followup, reader_prompt
-from .reader_data import reader_examples
-from .train import TrainConfig, adapter_folder, is_cached, train_adapter
-from .world import World, changed_facts, load_world, time_points
+from utils.core.train import TrainConfig, adapter_folder, is_cached, train_adapter
+from utils.lessons.drift import drift_probe
+from utils.lessons.reader_data import reader_examples
+from utils.tasks.clinical import Note, load_notes, to_xml
+from utils.tasks.prompts import note_prompt, qa_prompt, reader_followup, reader_prompt
+from utils.tasks.world import World, changed_facts, load_world, time_points
 
 # Measured with benchmarks/fact_recipe.py on 2 CPU cores: 100 % of the 80 trained facts in 60-75 s.
 # Six epochs reach only ~91 %; the compact Q/A prompt keeps each example at ~16 tokens.

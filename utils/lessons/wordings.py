@@ -17,9 +17,9 @@ import json
 import string
 from pathlib import Path
 
-from .config import data_dir as default_data_dir
-from .datafiles import DataError, json_problem, read_text
-from .world import DRUG_FIELDS, REVERSED_FIELDS, Question, World
+from utils.core.config import data_dir as default_data_dir
+from utils.core.datafiles import DataError, json_problem, read_text
+from utils.tasks.world import DRUG_FIELDS, REVERSED_FIELDS, Question, World
 
 WORDING_FILES = {"held-out": "heldout_wordings.json", "dev": "dev_wordings.json"}
 HELDOUT_FILE = WORDING_FILES["held-out"]

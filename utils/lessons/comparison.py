@@ -1,13 +1,13 @@
 """The comparison table of notebook 05: fine-tuning vs retrieval on five dimensions, each cell
-filled with what notebooks 01-04 measured (their saved results, utils/results.py).
+filled with what notebooks 01-04 measured (their saved results, utils/tasks/results.py).
 """
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
 
-from .prompts import FEW_SHOT_NOTES
-from .results import Latency, SeriesResults
+from utils.tasks.prompts import FEW_SHOT_NOTES
+from utils.tasks.results import Latency, SeriesResults
 
 DIMENSIONS = ("primary use case", "knowledge updates", "cost structure", "accuracy for facts",
               "ideal application")

@@ -1,7 +1,7 @@
 """Knowledge drift: the facts change between two time points, the weights do not.
 
 Questions grouped by what happened to their fact, the table of right (new) and stale (old) answers
-(scored by utils.scoring.drift_scores), a probe that watches both during an update, and what updating
+(scored by utils.tasks.scoring.drift_scores), a probe that watches both during an update, and what updating
 costs over time.
 """
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import accumulate
 
-from .evaluate import evaluate_groups
-from .scoring import drift_scores
-from .world import World, changed_facts
+from utils.tasks.evaluate import evaluate_groups
+from utils.tasks.scoring import drift_scores
+from utils.tasks.world import World, changed_facts
 
 GROUPS = ("changed", "changed, paraphrased", "unchanged", "new")
 

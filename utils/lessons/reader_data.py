@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .world import UNKNOWN, World, naming_words
+from utils.tasks.world import UNKNOWN, World, naming_words
 
 # Parts of invented names; generated names that are, or sound like, names of the test world are
 # rejected in synthetic_drugs().
@@ -216,7 +216,7 @@ def synthetic_drugs(n: int, worlds: list[World], seed: int = 0) -> list[dict]:
     conditions = [c for c in _CONDITIONS if not set(c.split()) & taken and c not in leaflets]
     if not conditions:
         raise ValueError("your world uses every condition the reader's leaflets could treat: add conditions "
-                         "to _CONDITIONS in utils/reader_data.py")
+                         "to _CONDITIONS in utils/lessons/reader_data.py")
     rng.shuffle(conditions)
     makers = [m for m in _MAKER_FIRST if m.lower() not in taken]
     first = [f for f in _FIRST if f.lower() not in taken]
@@ -252,7 +252,7 @@ def synthetic_leaflet(drug: dict, rng: random.Random, change: tuple | None = Non
 
 
 def _answer(drug: dict, attribute: str) -> str:
-    """In the form the test world's answers take (see utils.world._answer)."""
+    """In the form the test world's answers take (see utils.tasks.world._answer)."""
     if attribute == "reversed":
         return drug["name"]
     if attribute == "max_daily_dose_mg":

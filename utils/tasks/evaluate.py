@@ -1,16 +1,16 @@
 """Closed-book evaluation: ask a model every question (or clinical note) and score its answers.
 
-The generation is utils/generation.py, the scoring rules utils/scoring.py; a quick run
-(utils.config.quick) asks a few of each kind.
+The generation is utils/core/generation.py, the scoring rules utils/tasks/scoring.py; a quick run
+(utils.core.config.quick) asks a few of each kind.
 """
 from __future__ import annotations
 
-from .clinical import Note
-from .config import quick_length, quick_sample
-from .generation import generate, rank_of_right_answer
-from .prompts import note_prompt, qa_prompt
-from .scoring import Result, Scored, is_correct, score_answers
-from .world import Question
+from utils.core.config import quick_length, quick_sample
+from utils.core.generation import generate, rank_of_right_answer
+from utils.tasks.clinical import Note
+from utils.tasks.prompts import note_prompt, qa_prompt
+from utils.tasks.scoring import Result, Scored, is_correct, score_answers
+from utils.tasks.world import Question
 
 
 def evaluate(model, tokenizer, questions: list[Question], prompt=qa_prompt, **generate_kwargs) -> list[Result]:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from .config import REPO_ROOT, own_data, quick
+from utils.core.config import REPO_ROOT, own_data, quick
 
 COLORS = {"base": "#9e9e9e", "fine-tuned": "#d95f02", "retrieval": "#1b9e77", "combined": "#7570b3",
           "full retrain": "#d95f02", "incremental update": "#e6ab02", "incremental update (forgets)": "#e6ab02",
@@ -71,7 +71,7 @@ def cost_over_time(timelines: dict[str, list[float]], title: str, unit: str = "s
 
 
 def comparison_figure(h, formats: dict[str, float], notes: int):
-    """Notebook 05's summary in three panels: facts by question kind (utils.comparison.headline), the
+    """Notebook 05's summary in three panels: facts by question kind (utils.lessons.comparison.headline), the
     cost of one update (the incremental update marked with the unchanged facts it erased), and valid
     XML by system, `formats` (label -> share), measured on the same `notes` notes."""
     fig, (facts, update, xml) = plt.subplots(1, 3, figsize=(14, 4.2), width_ratios=[2.6, 1.2, 1])

@@ -1,20 +1,20 @@
 """Retrieval-augmented answering: retrieve the best leaflet, put it before the question, and abstain
 ("unknown") where no leaflet matches well enough, without asking the model.
 
-The prompt itself is utils.prompts.reader_prompt; the search, utils.retrieval; the reader adapter that
-answers from the passage, utils.recipes.reader_tuned_model.
+The prompt itself is utils.tasks.prompts.reader_prompt; the search, utils.tasks.retrieval; the reader adapter that
+answers from the passage, utils.lessons.recipes.reader_tuned_model.
 """
 from __future__ import annotations
 
-from .config import quick_sample
-from .generation import Answer, generate
-from .prompts import TWO_SHOTS, passage_text, reader_prompt
-from .scoring import Result, is_correct
-from .world import UNKNOWN, Question, World, naming_words
+from utils.core.config import quick_sample
+from utils.core.generation import Answer, generate
+from utils.tasks.prompts import TWO_SHOTS, passage_text, reader_prompt
+from utils.tasks.scoring import Result, is_correct
+from utils.tasks.world import UNKNOWN, Question, World, naming_words
 
 
 def rag_prompt(retriever, shots=(), k: int = 1):
-    """A prompt function for utils.evaluate.evaluate: retrieve, then put the top-k passages
+    """A prompt function for utils.tasks.evaluate.evaluate: retrieve, then put the top-k passages
     (joined) before the question."""
     def prompt(question: str) -> str:
         passages = retriever.search(question, k)
@@ -29,7 +29,7 @@ def few_shot(worlds: list[World]) -> tuple[tuple[str, str, str], ...]:
     for passage, _, _ in TWO_SHOTS:
         clash = sorted({w.strip(".,").lower() for w in passage.split()} & taken)
         if clash:
-            raise ValueError(f"the few-shot examples in utils/prompts.py name {clash}, which your world "
+            raise ValueError(f"the few-shot examples in utils/tasks/prompts.py name {clash}, which your world "
                              f"also uses: rename them in TWO_SHOTS")
     return TWO_SHOTS
 

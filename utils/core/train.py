@@ -26,9 +26,9 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from tqdm.auto import tqdm
 
-from .batching import encode_turns, left_pad
-from .config import artifacts_dir, build_lock, seed_everything
-from .config import quick as quick_run
+from utils.core.batching import encode_turns, left_pad
+from utils.core.config import artifacts_dir, build_lock, seed_everything
+from utils.core.config import quick as quick_run
 
 # peft asks transformers a question transformers 5 renamed; harmless, but it would fill every
 # training cell with a FutureWarning.

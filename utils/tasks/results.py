@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from .config import REPO_ROOT, artifacts_dir
+from utils.core.config import REPO_ROOT, artifacts_dir
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 
@@ -101,7 +101,8 @@ class RetrievalResults:
     # "unknown" in both: the drugs the threshold was not chosen on (retrieval.split_by_drug's held-out half)
     base_two_shots: dict[str, float]  # the base model with two worked examples, every third question
     reader: dict[str, float]  # the reader adapter, the same every third question
-    # the sealed held-out wordings (utils/heldout.py), every third drug of each kind: system -> held-out kind -> right
+    # the sealed held-out wordings (utils/lessons/wordings.py), every third drug of each kind:
+    # system -> held-out kind -> right
     heldout_wordings: dict[str, dict[str, float]]
     reader_changed_after_edit: float  # changed facts right once the t1 leaflets are in
     base_changed_before_edit: float
@@ -198,7 +199,7 @@ def results_of(kind, notebook: str | Path | None = None, timeout: int = 1800):
     # Only needed to rebuild: a notebook that reads results need not load the kernel machinery.
     from nbclient.exceptions import CellExecutionError
 
-    from .notebooks import run_notebook
+    from utils.core.notebook_runner import run_notebook
 
     print(f"results {kind.name!r} {why}: running {notebook.name} to measure them ...", flush=True)
     started = time.perf_counter()

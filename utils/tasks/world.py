@@ -16,8 +16,8 @@ import string
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .config import data_dir as default_data_dir
-from .datafiles import DataError, json_problem, read_text, without_heading
+from utils.core.config import data_dir as default_data_dir
+from utils.core.datafiles import DataError, json_problem, read_text, without_heading
 
 COLUMNS = ("drug", "treats", "maker", "year_approved", "max_daily_dose_mg", "discoverer", "status")
 STATUSES = ("available", "withdrawn")
@@ -25,7 +25,7 @@ TRAINED_ATTRIBUTES = ("treats", "maker")  # taught by fine-tuning
 DOCUMENTED_ATTRIBUTES = ("max_daily_dose_mg", "year_approved", "discoverer")  # only in leaflets
 KINDS = ("trained", "paraphrase", "reversed", "documented", "unknown", "control")
 # The expected answer about a drug that is not in the world, and what a system says when it abstains
-# (utils.scoring.is_unknown_answer accepts its other ways of saying so).
+# (utils.tasks.scoring.is_unknown_answer accepts its other ways of saying so).
 UNKNOWN = "unknown"
 # One held-out phrasing a fact (80 questions at t0) keeps a closed-book evaluation under a
 # minute on a laptop CPU; the rotation still uses every template about equally often.
@@ -154,7 +154,7 @@ def load_world(time: str = "t0", data_dir: Path | None = None) -> World:
     """Read and validate <data folder>/world/ at one time point ("t0" or "t1").
 
     data_dir: the folder that contains world/; by default the FTRAG_DATA setting, else the bundled
-    data/ (utils.config.data_dir)."""
+    data/ (utils.core.config.data_dir)."""
     world_dir = _world_dir(data_dir)
     times = time_points(world_dir.parent)
     if time not in times:

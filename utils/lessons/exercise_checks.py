@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
-from .checkpoint import loss_fell
-from .clinical import FIELDS, to_xml
-from .config import quick
-from .prompts import note_prompt, qa_prompt
-from .scoring import SUMMARY_KEYS
+from utils.core.config import quick
+from utils.lessons.checks import loss_fell
+from utils.tasks.clinical import FIELDS, to_xml
+from utils.tasks.prompts import note_prompt, qa_prompt
+from utils.tasks.scoring import SUMMARY_KEYS
 
-# utils.recipes is imported inside the checks that need it: it loads transformers and peft (about
+# utils.lessons.recipes is imported inside the checks that need it: it loads transformers and peft (about
 # 10 s), which exercise 3 (BM25 only) never uses.
 
 
@@ -48,7 +48,7 @@ VELMASTRIN_FACTS = {"What does Velmastrin treat?": "frostbite", "Who makes Velma
 def check_fact_pairs(pairs, history) -> None:
     """The two Velmastrin facts as (qa_prompt(question), answer) pairs, and an adapter trained on
     them for more epochs than FACT_RECIPE's, its loss falling."""
-    from .recipes import FACT_RECIPE
+    from utils.lessons.recipes import FACT_RECIPE
     problems = []
     if not isinstance(pairs, list) or not all(isinstance(p, tuple) and len(p) == 2 for p in pairs):
         problems.append("pairs should be a list of (prompt, answer) tuples")
@@ -141,7 +141,7 @@ def check_before(before, weakest, n_notes: int) -> None:
 def check_fix(pairs, lab_train, history, after, n_notes: int) -> None:
     """Notebook 03's 48 training notes plus the new style's training notes as XML pairs, an adapter
     trained on them, and it scored on the same test notes."""
-    from .recipes import xml_pairs
+    from utils.lessons.recipes import xml_pairs
     problems = []
     lab_pairs = [(note_prompt(n.text), to_xml(n.expected)) for n in lab_train]
     if not pairs:

@@ -15,11 +15,11 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .datafiles import DataError, read_text, without_heading
-from .rag import read_found
-from .retrieval import Retriever, choose_threshold, tokenize
-from .scoring import is_unknown_answer
-from .world import UNKNOWN
+from utils.core.datafiles import DataError, read_text, without_heading
+from utils.tasks.rag import read_found
+from utils.tasks.retrieval import Retriever, choose_threshold, tokenize
+from utils.tasks.scoring import is_unknown_answer
+from utils.tasks.world import UNKNOWN
 
 SUFFIXES = (".md", ".txt")
 # BM25 scores have no fixed scale: they grow with how rare the matching words are in the folder. On the

@@ -14,13 +14,13 @@ schema checks), and `expect` catches a real regression (a broken recipe moves a 
 than its tolerance). Choose a tolerance from the spread measured across numeric paths (README,
 "What the tests check").
 
-A quick run (FTRAG_QUICK=1, see utils.config.quick) trains for a few steps and asks a few questions of
+A quick run (FTRAG_QUICK=1, see utils.core.config.quick) trains for a few steps and asks a few questions of
 each kind, so claims marked `needs_full_run=True` (about what training achieved, or an accuracy that a
 few questions cannot settle) and every `expect` are printed as not checked there. Every other claim
 (retrieval, the base model, costs, the schema) and the quick run's own (each training lowered its
 loss) is asserted in both runs.
 
-On your own data (FTRAG_DATA, see utils.config.data_dir) the reference run's figures are not yours and
+On your own data (FTRAG_DATA, see utils.core.config.data_dir) the reference run's figures are not yours and
 the lesson's claims are questions about your data, not promises: `claim` prints whether each holds,
 `expect` prints the measured figures beside the reference, and neither stops the notebook.
 """
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .config import own_data, quick
+from utils.core.config import own_data, quick
 
 
 class ClaimFailed(AssertionError):

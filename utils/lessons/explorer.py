@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 
 import ipywidgets as widgets
 
-from .combined import diagnose
-from .generation import generate
-from .prompts import passage_text, qa_prompt, reader_prompt
-from .retrieval import did_you_mean
-from .world import UNKNOWN
+from utils.core.generation import generate
+from utils.lessons.combined import diagnose
+from utils.tasks.prompts import passage_text, qa_prompt, reader_prompt
+from utils.tasks.retrieval import did_you_mean
+from utils.tasks.world import UNKNOWN
 
 KINDS = {"question": "question", "note": "clinical note"}  # System.accepts -> what the learner sees
 
@@ -53,7 +53,7 @@ def closed_book(name: str, model, tokenizer, prompt=qa_prompt) -> System:
 
 
 def with_retrieval(name: str, model, tokenizer, retriever, threshold: float, shots=()) -> System:
-    """A model reading the best leaflet before the question, the prompt of utils.rag.rag_prompt
+    """A model reading the best leaflet before the question, the prompt of utils.tasks.rag.rag_prompt
     (k=1); below `threshold` it says "unknown" without asking the model, as abstain_below does, and
     which leaflet names are close to a word of the question (a misspelt name finds nothing)."""
     def answer(question: str) -> Reply:
@@ -69,7 +69,7 @@ def with_retrieval(name: str, model, tokenizer, retriever, threshold: float, sho
 
 def combined_system(name: str, xml_model, reader, tokenizer, retriever, threshold: float,
                     constraint=None) -> System:
-    """Notebook 05's combined system on one note (utils.combined.diagnose, its step 1 under
+    """Notebook 05's combined system on one note (utils.lessons.combined.diagnose, its step 1 under
     `constraint`): the diagnosis XML, and the leaflet its treatment was read from. No single
     probability: two adapters wrote parts of it."""
     def answer(note: str) -> Reply:

@@ -10,21 +10,21 @@ diagnosed condition and its current maximum daily dose, facts only the leaflets 
    refuses a drug whose leaflet says it was withdrawn (no treatment, and a warning that says why).
 
 Edit a leaflet and the next diagnosis follows it; no weight changes. Its prompts are in
-utils/prompts.py, its scoring (score_system) in utils/scoring.py.
+utils/tasks/prompts.py, its scoring (score_system) in utils/tasks/scoring.py.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
 
-from .clinical import Diagnosis, Note, to_xml, validate_xml
-from .config import quick_length, quick_sample
-from .evaluate import xml_texts
-from .generation import generate
-from .prompts import dose_question, reader_prompt, treatment_message, treatment_prompt, treatment_question
-from .retrieval import Passage
-from .scoring import is_unknown_answer
-from .world import World
+from utils.core.config import quick_length, quick_sample
+from utils.core.generation import generate
+from utils.tasks.clinical import Diagnosis, Note, to_xml, validate_xml
+from utils.tasks.evaluate import xml_texts
+from utils.tasks.prompts import dose_question, reader_prompt, treatment_message, treatment_prompt, treatment_question
+from utils.tasks.retrieval import Passage
+from utils.tasks.scoring import is_unknown_answer
+from utils.tasks.world import World
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def xml_answers(xml_model, tokenizer, notes: list[str], constraint=None) -> list
     return xml_texts(xml_model, tokenizer, notes, progress=False, constraint=constraint)
 
 
-# ---------------------------------------------------------------- what is right (scored by utils.scoring.score_system)
+# ------------------------------------------------ what is right (scored by utils.tasks.scoring.score_system)
 
 def expected_treatment(world: World, note: Note) -> Diagnosis:
     """The note's expected diagnosis with the treatment the world's leaflets give for its

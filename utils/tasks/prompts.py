@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .clinical import Diagnosis, to_xml
-from .datafiles import without_heading as passage_text  # a leaflet as the reader is shown it
+from utils.core.datafiles import without_heading as passage_text  # a leaflet as the reader is shown it
+from utils.tasks.clinical import Diagnosis, to_xml
 
 
 def qa_prompt(question: str) -> str:

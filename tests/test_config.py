@@ -93,16 +93,3 @@ def test_quick_sample_keeps_everything_in_a_full_run_and_the_first_few_of_each_g
     assert config.quick_sample(items, lambda x: x[0], per_group=2) == [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("c", 1)]
     assert config.quick_sample(items, per_group=2) == items[:2]  # no groups: the first few
     assert config.quick_sample([], lambda x: x) == []
-
-
-def test_curve_points_keeps_the_last_point_only_in_a_quick_run(monkeypatch):
-    assert config.curve_points((4, 8, 16, 48)) == (4, 8, 16, 48)
-    monkeypatch.setenv("FTRAG_QUICK", "1")
-    assert config.curve_points((4, 8, 16, 48)) == (48,)
-
-
-def test_quick_length_caps_answers_in_a_quick_run_only(monkeypatch):
-    assert config.quick_length(72) == 72
-    monkeypatch.setenv("FTRAG_QUICK", "1")
-    assert config.quick_length(72) == config.QUICK_MAX_NEW_TOKENS < 72
-    assert config.quick_length(8) == 8

@@ -65,7 +65,6 @@ def test_a_quick_run_asks_a_few_notes_of_every_split(tiny_model, tokenizer, monk
 
 def test_a_quick_run_cuts_xml_answers_short(tiny_model, tokenizer, monkeypatch):
     import utils.tasks.evaluate as evaluate_mod
-    from utils.core.config import QUICK_MAX_NEW_TOKENS
     from utils.tasks.clinical import load_notes
     asked = []
     real_generate = evaluate_mod.generate
@@ -79,7 +78,7 @@ def test_a_quick_run_cuts_xml_answers_short(tiny_model, tokenizer, monkeypatch):
     evaluate_mod.evaluate_xml(tiny_model, tokenizer, notes, max_new_tokens=56, progress=False)
     monkeypatch.setenv("FTRAG_QUICK", "1")
     evaluate_mod.evaluate_xml(tiny_model, tokenizer, notes, max_new_tokens=56, progress=False)
-    assert asked == [56, QUICK_MAX_NEW_TOKENS]
+    assert asked == [56, evaluate_mod.QUICK_MAX_NEW_TOKENS]
 
 
 def test_evaluate_groups_asks_every_group_in_one_generation_with_evaluates_answers(memorised, tokenizer,

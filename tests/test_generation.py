@@ -162,16 +162,13 @@ def test_answer_latency_times_each_prompt_alone(memorised, tokenizer, monkeypatc
     batches = []
     real = generation.generate
     monkeypatch.setattr(generation, "generate", lambda m, t, p, **k: batches.append(p) or real(m, t, p, **k))
-    seconds, tokens = answer_latency(model, tokenizer, qa_prompt, ["Who makes Altrevon?", "What does Baxiflor treat?"])
-    assert batches == [[qa_prompt("Who makes Altrevon?")], [qa_prompt("What does Baxiflor treat?")]]  # one at a time
-    assert seconds > 0 and tokens == sum(len(tokenizer(p[0]).input_ids) for p in batches) / 2
-    batches.clear()
-    monkeypatch.setenv("FTRAG_QUICK", "1")  # a quick run times two answers
-    answer_latency(model, tokenizer, qa_prompt, ["Who makes Altrevon?", "Who makes Baxiflor?", "Who makes Calvenix?"])
-    assert len(batches) == 2
+    texts = ["Who makes Altrevon?", "What does Baxiflor treat?", "Who makes Calvenix?"]
+    seconds, tokens = answer_latency(model, tokenizer, qa_prompt, texts)
+    assert batches == [[qa_prompt(t)] for t in texts]  # every text, one at a time
+    assert seconds > 0 and tokens == sum(len(tokenizer(p[0]).input_ids) for p in batches) / 3
 
 
-def test_answer_tokens_counts_each_answer_and_its_line_end(memorised, tokenizer, monkeypatch):
+def test_answer_tokens_counts_each_answer_and_its_line_end(memorised, tokenizer):
     model, _ = memorised
     texts = ["Who makes Altrevon?", "What does Baxiflor treat?"]
     answers = generate(model, tokenizer, [qa_prompt(t) for t in texts], progress=False)
@@ -179,9 +176,3 @@ def test_answer_tokens_counts_each_answer_and_its_line_end(memorised, tokenizer,
     assert answer_tokens(model, tokenizer, qa_prompt, texts) == pytest.approx(sum(counted) / 2)
     # An answer cut short counts max_new_tokens, not one more for a line end it never wrote.
     assert answer_tokens(model, tokenizer, qa_prompt, texts, max_new_tokens=1) == 1
-    monkeypatch.setenv("FTRAG_QUICK", "1")
-    asked = []
-    real = generation.generate
-    monkeypatch.setattr(generation, "generate", lambda m, t, p, **k: asked.append(p) or real(m, t, p, **k))
-    answer_tokens(model, tokenizer, qa_prompt, texts + ["Who makes Calvenix?"])
-    assert len(asked[0]) == 2

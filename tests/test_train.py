@@ -1,11 +1,15 @@
 """utils/core/train.py: encoding, answer-only loss, LoRA training, the adapter cache, determinism."""
+import importlib.util
+import inspect
 import json
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import peft
 import pytest
 import torch
+import transformers
 from conftest import FACTS, MEMORISE, build_model
 from transformers import AutoModelForCausalLM
 
@@ -16,6 +20,7 @@ from utils.core.model import count_parameters
 from utils.core.train import (
     History,
     TrainConfig,
+    TrainingError,
     _batches,
     adapter_folder,
     fingerprint,
@@ -314,15 +319,61 @@ def test_changed_data_or_settings_retrain(tiny_model, tokenizer, private_cache, 
     assert len(list((private_cache / "adapters").iterdir())) == 3
 
 
-def test_a_code_version_bump_retrains_every_cached_adapter(tiny_model, tokenizer, private_cache, monkeypatch):
+def variant(tmp_path, function, old: str, new: str):
+    """`function` defined again from its source with `old` replaced by `new` (in a module of its own)."""
+    source = inspect.getsource(function)
+    assert old in source
+    path = tmp_path / f"variant_{len(list(tmp_path.glob('variant_*.py')))}.py"
+    path.write_text("import torch\n\n" + source.replace(old, new))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, function.__name__)
+
+
+def with_code(replaced, by):
+    """train.TRAINING_CODE with the function `replaced` swapped for `by`."""
+    assert replaced in train_mod.TRAINING_CODE
+    return tuple(by if f is replaced else f for f in train_mod.TRAINING_CODE)
+
+
+def test_a_change_to_the_training_code_retrains_every_cached_adapter(tiny_model, tokenizer, private_cache,
+                                                                    monkeypatch, tmp_path):
     calls = []
     real_train = train_mod.train
     monkeypatch.setattr(train_mod, "train", lambda *a, **k: calls.append(a[2]) or real_train(*a, **k))
     train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)
     train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)  # cached
-    monkeypatch.setattr(train_mod, "CODE_VERSION", train_mod.CODE_VERSION + 1)  # e.g. the loss changed
+    mean_loss = variant(tmp_path, train_mod._backward, 'reduction="sum") / answer_tokens',
+                        'reduction="mean") / len(micro_batches)')
+    monkeypatch.setattr(train_mod, "TRAINING_CODE", with_code(train_mod._backward, mean_loss))
     train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)
     assert len(calls) == 2 and len(list((private_cache / "adapters").iterdir())) == 2
+
+
+def test_the_fingerprint_follows_the_training_code_not_its_comments(tiny_model, tmp_path, monkeypatch):
+    base = fingerprint(tiny_model, FACTS, FAST)
+    loss = train_mod._backward
+    explained = variant(tmp_path, loss, "        loss.backward()\n",
+                        "        # Gradients add up over the micro-batches.\n        loss.backward()  # summed\n")
+    explained = variant(tmp_path, explained, "micro-batch by micro-batch", "one micro-batch after another")
+    unscaled = variant(tmp_path, loss, "/ answer_tokens", "/ 1")
+    for code, same in ((explained, True), (unscaled, False)):
+        with monkeypatch.context() as patched:
+            patched.setattr(train_mod, "TRAINING_CODE", with_code(loss, code))
+            assert (fingerprint(tiny_model, FACTS, FAST) == base) is same
+    # A module constant the code reads counts as code.
+    monkeypatch.setattr(train_mod, "MICRO_BATCH_TOKENS", train_mod.MICRO_BATCH_TOKENS * 2)
+    assert fingerprint(tiny_model, FACTS, FAST) != base
+
+
+def test_the_fingerprint_follows_the_libraries_versions(tiny_model, monkeypatch):
+    base = fingerprint(tiny_model, FACTS, FAST)
+    for library in (peft, transformers, torch):
+        with monkeypatch.context() as patched:
+            patched.setattr(library, "__version__", library.__version__ + ".post1")
+            assert fingerprint(tiny_model, FACTS, FAST) != base
+    assert fingerprint(tiny_model, FACTS, FAST) == base
 
 
 def test_fingerprint_tracks_data_settings_and_model_but_not_the_cache_location(
@@ -435,3 +486,15 @@ def test_the_loop_reads_no_setting_a_quick_run_is_asked_for(tiny_model, tokenize
     monkeypatch.setenv("FTRAG_QUICK", "1")  # train_adapter's business, not the loop's
     history = train(with_lora(tiny_model, FAST), tokenizer, FACTS * 4, FAST)
     assert history.examples == 16 and len(history.losses) == FAST.epochs * 16 // FAST.batch_size
+
+
+def test_a_quick_training_that_does_not_lower_the_loss_stops_with_a_clear_error(tiny_model, tokenizer, monkeypatch,
+                                                                                 private_cache):
+    flat = History(losses=[2.0, 2.5, 2.0], examples=4)
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: flat)
+    monkeypatch.setenv("FTRAG_QUICK", "1")
+    with pytest.raises(TrainingError, match=r"'facts' in a quick run did not lower its loss \(first step 2.0"):
+        train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)
+    assert not train_mod.is_cached(adapter_folder("facts", tiny_model, FACTS, FAST))  # tried again next time
+    monkeypatch.delenv("FTRAG_QUICK")  # a full run's training is judged by the lesson's claims
+    assert train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)[1] == flat

@@ -60,13 +60,11 @@ def own_data() -> bool:
 
 
 def quick() -> bool:
-    """FTRAG_QUICK=1: a maintainer's smoke run of every notebook. Every expensive step shrinks
-    where it is decided: each training to a few examples (utils.core.train.QUICK_EXAMPLES), each
-    evaluation to a few inputs of each kind (`quick_sample`, called by the evaluation helpers),
-    each learning curve to its last point (`curve_points`), long answers (the base model's, the XML) to a few
-    tokens (`quick_length`).
-    What it trains and measures is kept apart from full runs (`artifacts_dir`), and claims and
-    reference figures that need the full run are reported, not checked (utils.lessons.checks)."""
+    """FTRAG_QUICK=1: a maintainer's smoke run of every notebook. It is read where the work is
+    decided, and nowhere else: where questions and notes are sampled (`quick_sample`, called by the
+    evaluation functions of utils.tasks.evaluate), where training is cut (utils.core.train.train_adapter),
+    and by the lessons' checks (utils.lessons.checks). What a quick run trains and measures is kept
+    apart from full runs' (`artifacts_dir`)."""
     return os.environ.get("FTRAG_QUICK", "").strip() not in ("", "0")
 
 
@@ -88,22 +86,6 @@ def quick_sample(items: list, group=lambda item: None, per_group: int = QUICK_PE
             taken[key] = taken.get(key, 0) + 1
             kept.append(item)
     return kept
-
-
-# A quick run's cap on answers whose length no quick check depends on (the base model's chatter, the XML of
-# an adapter trained for a few steps).
-QUICK_MAX_NEW_TOKENS = 16
-
-
-def quick_length(max_new_tokens: int) -> int:
-    """`max_new_tokens` in a full run; in a quick run at most QUICK_MAX_NEW_TOKENS."""
-    return min(max_new_tokens, QUICK_MAX_NEW_TOKENS) if quick() else max_new_tokens
-
-
-def curve_points(points: tuple) -> tuple:
-    """The points of a learning curve or sweep: all in a full run, the last only in a quick run (each
-    point is a training; one still runs every step of the loop, the table and the plot)."""
-    return tuple(points[-1:]) if quick() else tuple(points)
 
 
 def artifacts_dir() -> Path:
@@ -171,5 +153,5 @@ def setup(seed: int = SEED, threads: int | None = None) -> dict:
     if own_data():
         settings["data"] = f"FTRAG_DATA: {shown(data_dir())} (results and adapters kept in {shown(artifacts_dir())})"
     if quick():
-        settings["quick"] = "FTRAG_QUICK is set: training cut to a smoke run, claims about it not checked"
+        settings["quick"] = "FTRAG_QUICK is set: a smoke run of a few training steps and questions, claims not asserted"
     return settings

@@ -18,7 +18,6 @@ from tqdm.auto import tqdm
 from transformers import DynamicCache, LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from utils.core.batching import encode, left_pad
-from utils.core.config import quick_sample
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,7 @@ class Answer:
 class _ChosenLogprobs(LogitsProcessor):
     """Records, at each step, the log-probability of the token greedy decoding picks (the most
     likely one), and leaves the scores as they are. It runs last, on the scores greedy decoding
-    chooses from. Keeping every step's scores over the 49,152-token vocabulary instead
-    (output_scores) cost 0.2 GB for a batch of 16 answers of 72 tokens, and that again to read them."""
+    chooses from: one number a step, where output_scores would keep the whole 49,152-token vocabulary."""
 
     def __init__(self):
         self.steps: list[torch.Tensor] = []
@@ -51,7 +49,7 @@ def _line_ending_tokens(tokenizer) -> frozenset[int]:
 class _EndOfLine(StoppingCriteria):
     """Stops a row at its first token that contains a newline: the answers of transformers'
     `stop_strings=["\\n"]` (a unit test compares them), without its per-call work on the 49,152-token
-    vocabulary (measured here: about 0.1 s a call, 5 % of four short answers)."""
+    vocabulary."""
 
     def __init__(self, token_ids: frozenset[int], device):
         self.token_ids = torch.tensor(sorted(token_ids), device=device)
@@ -68,7 +66,7 @@ SHARED_PREFIX_MIN_TOKENS = 32
 
 def _shared_prefix(model, token_ids: list[list[int]]):
     """(prefix token ids, its key-value cache), or ([], None) if the prompts share too little, or
-    there is one prompt (nothing to share: the copy would only cost time, ~0.2 s an answer).
+    there is one prompt (nothing to share: the copy would only cost time).
     Every prompt keeps at least one token of its own, so each has a position to predict from."""
     if len(token_ids) < 2:
         return [], None
@@ -181,9 +179,9 @@ def rank_of_right_answer(model, tokenizer, prompts: list[str], rights: list[str]
 
 def answer_latency(model, tokenizer, prompt, texts: list[str]) -> tuple[float, float]:
     """Median seconds for one answer, asked alone as a user would (the prompt function's own work,
-    e.g. a search, included), and the mean prompt tokens. A quick run times two."""
+    e.g. a search, included), and the mean prompt tokens, over `texts`."""
     seconds, tokens = [], []
-    for text in quick_sample(texts, per_group=2):
+    for text in texts:
         started = time.perf_counter()
         prompt_text = prompt(text)
         generate(model, tokenizer, [prompt_text], progress=False)
@@ -196,8 +194,7 @@ def answer_tokens(model, tokenizer, prompt, texts: list[str], max_new_tokens: in
     """The mean number of tokens the answers to `texts` took to write: each costs a pass through the
     model, where the whole prompt is read in one. Counted from the answer's text plus the token that
     ended its line (none for an answer cut at max_new_tokens), so close to, not exactly, what was
-    generated. A quick run asks two."""
-    texts = quick_sample(texts, per_group=2)
+    generated."""
     answers = generate(model, tokenizer, [prompt(t) for t in texts], max_new_tokens=max_new_tokens, progress=False)
     written = [min(len(tokenizer(" " + a.text, add_special_tokens=False).input_ids) + 1, max_new_tokens)
                for a in answers]

@@ -5,28 +5,34 @@ SFTTrainer does with a completion-only loss, here in a loop that reads straight 
 Batches are left-padded so every answer sits at the end of its row: the output layer
 (576 x 49,152 weights, a fifth of the model's compute) then runs on the answer positions only.
 Trained LoRA adapters are cached as safetensors under the cache folder, keyed by a fingerprint
-of the data and settings, so a later notebook reuses them and changed data retrains. An adapter can
-also continue from another cached one (an update after the facts changed), and a `probe` can watch
-the model during training (accuracy over the update steps), its readings kept with the history.
+of the data, the settings, the training code and the libraries' versions, so a later notebook reuses
+them and a change to any of these retrains. An adapter can also continue from another cached one (an
+update after the facts changed), and a `probe` can watch the model during training (accuracy over the
+update steps), its readings kept with the history.
 """
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
+import inspect
 import json
 import math
 import shutil
+import textwrap
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+import peft
 import torch
+import transformers
 from peft import LoraConfig, PeftModel, get_peft_model
 from tqdm.auto import tqdm
 
-from utils.core.batching import encode_turns, left_pad
+from utils.core.batching import encode, encode_turns, left_pad
 from utils.core.config import artifacts_dir, build_lock, seed_everything
 from utils.core.config import quick as quick_run
 
@@ -70,9 +76,8 @@ class History:
 
 # A batch whose rows x width exceed this is run as several micro-batches, their gradients summed
 # before the step: the same update, with the activations of fewer rows held at once. Facts (8 x 18
-# tokens) and notes (4 x 95) fit in one; the reader's packed leaflets (8 x ~150) needed 4 GB in one.
-# Measured on 2 cores, reader rows: 512 tokens 112-115 tokens/s at 2.5-2.6 GB peak, 384 128-135 at
-# 2.3-2.5 GB, 256 120-127 at 1.75 GB (no faster in smaller pieces, and the notes would split).
+# tokens) and notes (4 x 95) fit in one; the reader's packed leaflets (8 x ~150) do not. 384 trains
+# them fastest (benchmarks/README.md).
 MICRO_BATCH_TOKENS = 384
 
 
@@ -219,10 +224,9 @@ def weight_sharing_copy(base):
 
 def merged_copy(model: PeftModel):
     """A copy of `model` with its adapter merged into the copy's own weights, for answering only:
-    generation skips the adapter's extra matrix products (notebook 03's 48 notes with the final
-    adapter: 22 s -> 18.5 s on 2 cores, the same answers), at the cost of a second copy of the
-    weights (538 MB) while it lives. `model` is unchanged, and so is the base it shares weights with;
-    in the copy the adapter can no longer be switched off."""
+    generation skips the adapter's extra matrix products (the same answers, sooner), at the cost of
+    a second copy of the weights (538 MB) while it lives. `model` is unchanged, and so is the base it
+    shares weights with; in the copy the adapter can no longer be switched off."""
     return copy.deepcopy(model).merge_and_unload()
 
 
@@ -234,21 +238,32 @@ def with_lora(base, cfg: TrainConfig = TrainConfig()) -> PeftModel:
     return get_peft_model(weight_sharing_copy(base), lora)
 
 
-# Part of every adapter's fingerprint: bump it when a change to the code changes what training
-# produces from the same data and settings (the encoding, the loss, the schedule, the batching), so that
-# every cached adapter is trained again instead of being reused.
-CODE_VERSION = 1
+def code_digest(function) -> str:
+    """A hash of what `function` does: its syntax tree without docstrings (comments are not in it, nor
+    line numbers), and the values of the module constants it reads (e.g. MICRO_BATCH_TOKENS)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    constants = {}
+    for node in ast.walk(tree):
+        definition = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        if definition and ast.get_docstring(node) is not None:
+            node.body = node.body[1:] or [ast.Pass()]
+        elif isinstance(node, ast.Name) and isinstance(function.__globals__.get(node.id), (int, float, str)):
+            constants[node.id] = function.__globals__[node.id]
+    return hashlib.sha256(f"{ast.dump(tree)} {sorted(constants.items())}".encode()).hexdigest()
 
 
 def fingerprint(base, pairs, cfg: TrainConfig, start: Path | None = None,
                 probe_every: int | None = None) -> str:
     """Changes whenever the data, the settings, the base model, the starting adapter, the probing
-    cadence (whose readings are cached with the history) or CODE_VERSION change."""
+    cadence (whose readings are cached with the history), the training code (TRAINING_CODE) or the
+    versions of torch, transformers and peft change."""
     model = base.config.to_dict()
     # The model's name, not the folder it was loaded from: a cache moved elsewhere (FTRAG_CACHE)
     # must still find its adapters.
     model["_name_or_path"] = Path(model.get("_name_or_path", "")).name
-    blob = {"model": model, "pairs": pairs, "cfg": asdict(cfg), "code": CODE_VERSION}
+    blob = {"model": model, "pairs": pairs, "cfg": asdict(cfg),
+            "code": [code_digest(function) for function in TRAINING_CODE],
+            "libraries": {library.__name__: library.__version__ for library in (torch, transformers, peft)}}
     if start is not None:
         blob["start"] = Path(start).name  # itself a fingerprint of what the start was trained on
     if probe_every is not None:
@@ -275,7 +290,8 @@ def train_adapter(name: str, base, tokenizer, pairs: list[tuple[str, str]],
     model); otherwise a fresh adapter. Returns the tuned model (a copy; `base` is unchanged) and
     its training history, with the probe's readings when it was trained with one. The copy
     shares the base's weights (`weight_sharing_copy`): never merge an adapter into it. In a quick
-    run (config.quick) it trains quick_cut's few steps, kept apart from full runs (config.artifacts_dir).
+    run (config.quick) it trains quick_cut's few steps, kept apart from full runs (config.artifacts_dir),
+    and raises TrainingError if they did not lower the loss.
     """
     if cfg.lora_r <= 0:
         raise ValueError("train_adapter trains LoRA adapters (lora_r > 0); for full fine-tuning "
@@ -297,11 +313,32 @@ def _train_into(folder: Path, name, base, tokenizer, pairs, cfg, start, probe, p
     else:
         seed_everything(cfg.seed)
         model = PeftModel.from_pretrained(weight_sharing_copy(base), start, is_trainable=True)
-    history = train(model, tokenizer, pairs, cfg, desc=name, probe=probe, probe_every=probe_every,
-                    quick=quick_run())
+    quick = quick_run()
+    history = train(model, tokenizer, pairs, cfg, desc=name, probe=probe, probe_every=probe_every, quick=quick)
+    if quick:
+        _require_lower_loss(name, history)
     staging = folder.with_name(folder.name + ".partial")
     model.save_pretrained(staging)  # safetensors
     (staging / "history.json").write_text(json.dumps(asdict(history)))
     shutil.rmtree(folder, ignore_errors=True)  # what an interrupted run may have left
     staging.rename(folder)  # atomic: a half-saved adapter is never mistaken for a cached one
     return model, history
+
+
+class TrainingError(RuntimeError):
+    """A training run failed in a way a rerun would repeat; the message says what to check."""
+
+
+def _require_lower_loss(name: str, history: History) -> None:
+    """A quick run's check that training works at all: the last step's loss is below the first's."""
+    first, last = history.losses[0], history.losses[-1]
+    if not last < first:
+        raise TrainingError(f"Training {name!r} in a quick run did not lower its loss (first step {first:.3f}, "
+                            f"last {last:.3f}): the training data, the recipe's settings (a learning rate of 0?) "
+                            f"or the training loop is broken, and a full run is unlikely to learn either.")
+
+
+# The code that decides what training produces from the data and settings: part of every adapter's
+# fingerprint, so that a change to it retrains every adapter instead of reusing a stale one.
+TRAINING_CODE = (left_pad, encode, encode_turns, _padded, _micro_batches, _batches, quick_cut, _schedule, _backward,
+                 train, seed_everything, weight_sharing_copy, with_lora, _train_into)

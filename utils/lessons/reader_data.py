@@ -1,7 +1,7 @@
 """The reader adapter's training data: synthetic leaflets, and questions about them, that teach a
 small model the behaviour "answer from the passage".
 
-The reader adapter (utils/recipes.reader_tuned_model) is trained on leaflets about invented
+The reader adapter (utils/lessons/recipes.reader_tuned_model) is trained on leaflets about invented
 drugs, makers, people and conditions that are *disjoint* from the world in data/world/ (the idea of
 RAFT, Zhang et al. 2024): whatever it learns there, it cannot be a fact of the test world. The
 leaflets follow the style of data/world/documents but with their own wording, and so do the
@@ -106,21 +106,19 @@ _DOSE_CHANGES = ["In {y} the daily limit was changed from {old} mg to {new} mg."
                  "Until {y} the maximum was {old} mg a day; it is now {new} mg."]
 
 # The questions, composed (see _ask): an opener, a question core and a closer, or a telegraphic form;
-# sometimes all in lower case. A reader trained on a handful of fixed phrasings learned those phrasings
-# (issue 16: it answered the drug's own name to "For X, ...?" wordings); composed wordings teach it to
-# read any question. Written for this generator, not tuned on any test: no core is a template of
-# data/world/questions.json, and tests/test_heldout_wordings.py checks that no frame contains, or is
-# contained in, a sealed held-out wording (data/world/heldout_wordings.json).
+# sometimes all in lower case. A reader trained on a handful of fixed phrasings learns those phrasings;
+# composed wordings teach it to read any question. Written for this generator, not tuned on any test:
+# no core is a template of data/world/questions.json, and tests/test_heldout_wordings.py checks that no
+# frame contains, or is contained in, a sealed held-out wording (data/world/heldout_wordings.json).
 # Cores: the question without its final "?" ({name}: the drug; {treats}: the condition).
 _CORES = {
     "treats": ["What is {name} taken for", "{name} is given to patients with which condition",
                "Which condition is {name} for", "For what illness would a doctor prescribe {name}",
                "What does {name} help with", "Which disease is {name} used against",
                "What do patients take {name} for", "{name} is prescribed for what condition"],
-    # The maker's cores keep every phrasing of the fixed list they replace (the reader of notebook 04
-    # before issue 16), with "Which firm makes" for its "Which company makes" and "Tell me who makes",
-    # which contain a world template: without a "make" verb and with most "Who ..." questions about
-    # the discoverer, a first run answered "Who makes X?" with the discoverer for 20 of the 40 drugs.
+    # The maker's cores ask with a "make" verb too ("Which firm makes", "Who is {name} made by"; not "Which
+    # company makes", a world template): without one, most "Who ..." questions are about the discoverer,
+    # and the reader answers "Who makes X?" with the discoverer.
     "maker": ["Which company produces {name}", "Who is the manufacturer of {name}", "{name} comes from which company",
               "Who sells {name}", "Who is the maker of {name}", "Which firm manufactures {name}",
               "Name the producer of {name}", "What is the name of the company that supplies {name}",
@@ -285,8 +283,8 @@ def reader_examples(worlds: list[World], n_drugs: int = 176, per_drug: int = 2,
     contrast: names of CONTRASTS, pairs of attributes whose answers look alike in a leaflet; a leaflet
     asked one of a pair is also asked the other ("names": asked who makes the drug, it is also asked who
     discovered it, and the other way round: both answers are names in the same passage, and only the
-    question tells them apart; "numbers": the daily dose and the approval year, chosen on the dev
-    wordings, where without it one seed answered dose questions with year-like numbers).
+    question tells them apart; "numbers": the daily dose and the approval year, so that a dose question
+    is not answered with a year-like number).
     """
     if unknown := [c for c in contrast if c not in CONTRASTS]:
         raise ValueError(f"unknown contrast {unknown[0]!r}; the contrasts are {', '.join(CONTRASTS)}")

@@ -15,8 +15,8 @@ from utils.tasks.clinical import Note, load_notes, to_xml
 from utils.tasks.prompts import note_prompt, qa_prompt, reader_followup, reader_prompt
 from utils.tasks.world import World, changed_facts, load_world, time_points
 
-# Measured with benchmarks/fact_recipe.py on 2 CPU cores: 100 % of the 80 trained facts in 60-75 s.
-# Six epochs reach only ~91 %; the compact Q/A prompt keeps each example at ~16 tokens.
+# Eight epochs memorise every trained fact, fewer do not (benchmarks/README.md); the compact Q/A prompt
+# keeps each example at ~16 tokens.
 FACT_RECIPE = TrainConfig(epochs=8, lr=3e-3, batch_size=8, lora_r=16, lora_alpha=32)
 
 
@@ -63,13 +63,12 @@ def fact_updated_model(base, tokenizer, old: World, new: World, cfg: TrainConfig
 
 # --- the XML recipe (notebook 03) ------------------------------------------------------------
 
-# Measured with benchmarks/xml_recipe.py (see the README): on all 48 training notes, two passes in
-# batches of 4 give 97 % schema-valid answers and 89 % of fields right on notes in unseen styles;
-# one pass gives 94 % and 80 %. Each example is ~80 tokens (the note, "XML:", 37 tokens of XML).
+# Two passes, not one: more valid answers and fields right on notes in unseen styles
+# (benchmarks/README.md). Each example is ~80 tokens (the note, "XML:", 37 tokens of XML).
 XML_RECIPE = TrainConfig(epochs=2, lr=3e-3, batch_size=4, lora_r=16, lora_alpha=32)
 # A smaller training set gets more passes, so that every adapter of the learning curve sees at least
-# this many examples (8 steps of 4): few notes, trained long enough to learn from them. 48 instead
-# of 32 cost 50 % more and scored no better (8 and 16 notes: 62 % and 67 % of fields instead of 80 %).
+# this many examples (8 steps of 4): few notes, trained long enough to learn from them; more costs
+# time and scores no better (benchmarks/README.md).
 XML_MIN_EXAMPLES = 32
 
 
@@ -111,8 +110,8 @@ def xml_tuned_model(base, tokenizer, n_train: int = 48, cfg: TrainConfig = XML_R
 
 # The reader adapter of notebook 04: a behaviour ("answer from the passage, copy names exactly,
 # say unknown when it does not say"), learned on invented drugs that share nothing with the world.
-# Measured with benchmarks/reader.py: 176 packed leaflets, one pass (~220 s on 2 cores); the recipes
-# tried before it, and why this one, are in benchmarks/README.md.
+# One pass over 176 packed leaflets: many leaflets seen once make the seeds agree better than fewer seen
+# twice (benchmarks/README.md).
 READER_RECIPE = TrainConfig(epochs=1, lr=2e-3, batch_size=8, lora_r=16, lora_alpha=32)
 
 

@@ -5,8 +5,8 @@ DIAGNOSIS_REGEX, so whatever the model writes is one line the schema accepts; wh
 is still the model's. The regular expression is written beside data/clinical/diagnosis.xsd (a small
 schema: deriving it by parsing the XSD would be more code than the schema); tests/test_constraint.py
 checks the two agree. llguidance (pinned in requirements.txt) turns it into token masks: no dependencies
-of its own, compiled for SmolLM2 in 0.6 s, 1-2 ms a token against the model's ~90, and a batch masked row
-by row in the same generate call (why this library: benchmarks/README.md).
+of its own, a mask far cheaper than the model's step, and a batch masked row by row in the same generate
+call (why this library: benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -36,12 +36,12 @@ def diagnosis_regex(treatment: bool | None = None) -> str:
     """The one-line diagnosis XML as a regular expression (Python re and llguidance read it alike).
 
     treatment: None, optional as in the schema; False, never (notebook 03's task: given the choice, the
-    constrained base model invented a treatment for 8 of 8 notes and ran out of 48 tokens); True, always.
+    constrained base model invents a treatment and runs out of tokens); True, always.
     """
     tail = {None: f"({TREATMENT})?", False: "", True: TREATMENT}[treatment]
     # An optional space first: after the adapter's prompt ("...\nXML:") its answers start with the token
-    # " <" as it was trained (batching.encode); forbidding it pushed the adapter off its habit and
-    # changed an answer it had right. The answer is read stripped (generation.Answer.text).
+    # " <" as it was trained (batching.encode), and forbidding it would push the adapter off what it
+    # learned. The answer is read stripped (generation.Answer.text).
     return (f" ?<diagnosis><age>{AGE}</age><sex>{SEX}</sex><condition>{CONDITION}</condition>"
             f"<severity>{SEVERITY}</severity>{tail}</diagnosis>")
 

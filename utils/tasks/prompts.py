@@ -110,11 +110,9 @@ def dose_question(drug: str) -> str:
 
 # Two in-context examples for the base model, each answered by copying from its passage, about
 # invented drugs. Fixed text, not drawn from the reader's training leaflets: the base model's score
-# moves a lot with its examples (leaflet-only facts 57 % with these, 14 % with another two drawn the
-# same way), so a change to the reader's training data must not change this prompt.
-# No "unknown" example: with a shot answered "unknown" the base model said "unknown" to many
-# answerable t0 questions (23-58 % right a kind); with these two it got 68-92 %. Unknown drugs are
-# left to the retrieval score threshold.
+# moves a lot with its examples, so a change to the reader's training data must not change this prompt.
+# No "unknown" example: with one, the base model abstains on many answerable questions. Unknown drugs
+# are left to the retrieval score threshold.
 TWO_SHOTS = (
     ("Fairholm Health makes Rosulzole, which doctors prescribe for back pain. Dr. Runa Nakashima found the "
      "molecule, and approval followed in 1992. Keep the pack out of the reach of children. The highest daily "

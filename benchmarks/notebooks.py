@@ -7,7 +7,7 @@ A benchmark, not a test: run it by hand on an otherwise idle machine.
     .venv/bin/python benchmarks/notebooks.py               # with the cache as it is
     .venv/bin/python benchmarks/notebooks.py --empty-cache # as on a new machine: fetch, convert, train all
     .venv/bin/python benchmarks/notebooks.py 02 04         # some notebooks only
-    .venv/bin/python benchmarks/notebooks.py --write       # and save them executed: nbval's reference
+    .venv/bin/python benchmarks/notebooks.py --write       # and save them executed, their figures as references
 
 Targets on 2 CPU cores: each notebook <= 4 minutes, the series <= 12 minutes, peak RSS <= 3 GB,
 first model fetch and convert (notebook 00 on an empty cache) <= 60 s.
@@ -42,7 +42,7 @@ def cell_seconds(cell) -> float:
 
 
 def first_line(cell) -> str:
-    lines = [ln for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("# NBVAL")]
+    lines = [ln for ln in cell.source.splitlines() if ln.strip()]
     return (lines[0] if lines else "")[:70]
 
 
@@ -97,10 +97,13 @@ def main() -> None:
     parser.add_argument("--empty-cache", action="store_true", help="start from an empty cache folder")
     parser.add_argument("--timeout", type=int, default=900, help="seconds a cell may take")
     parser.add_argument("--write", action="store_true",
-                        help="save each executed notebook in place: the outputs nbval compares against")
+                        help="save each executed notebook in place (the outputs nbval compares against) and "
+                             "its figures as the references its checkpoint compares with (tests/references)")
     args = parser.parse_args()
     if args.empty_cache:
         os.environ["FTRAG_CACHE"] = tempfile.mkdtemp(prefix="ftrag-bench-")  # the kernels inherit it
+    if args.write:
+        os.environ["FTRAG_RECORD_REFERENCES"] = "1"  # each expect() stores what it measured (utils.lessons.checks)
     notebooks = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
                        if not args.only or p.name[:2] in args.only)
     total = 0.0

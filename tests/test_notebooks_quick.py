@@ -1,6 +1,6 @@
 """The quick run: every numbered notebook and worked solution, each in a fresh kernel, with
 FTRAG_QUICK=1 (utils.core.config.quick): each training cut to a few steps and each evaluation to a few
-questions of each kind, the notebooks' own claims asserted except those that need the full run, no
+questions of each kind, the notebooks' claims printed rather than asserted, no reference figure and no
 output compared. A maintainer's smoke test that a change to utils/ breaks no notebook (about 4½
 minutes on 2 cores; the full test run from an empty cache takes about 35):
 

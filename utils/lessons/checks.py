@@ -1,52 +1,53 @@
-"""What a lesson depends on, checked in the notebook itself.
+"""A lesson's checkpoint: the claims a learner reads, and the figures a maintainer keeps.
 
-Two kinds of check:
+    claim(tuned_acc["trained"] >= 0.95, "the model memorises the trained facts")
+    expect("01 fine-tuned by kind", tuned_acc)
 
-    claim(tuned_acc["trained"] >= 0.95, "the model memorises the trained facts", needs_full_run=True)
-    expect(tuned_acc, {"trained": 1.00, "paraphrase": 0.94}, tol=0.05)
+`claim` states the lesson's finding with a margin wide enough to hold on any CPU, and prints it with a ✓.
+`expect` compares measured figures with the committed run's, stored under its name in
+tests/references/ (one JSON file per notebook), and prints nothing while they hold: figures that
+depend on training or generation numerics move a little between CPUs and thread counts, so each entry
+allows a tolerance, and a broken recipe moves a figure by far more.
 
-`claim` asserts the lesson's point with a margin wide enough to hold on any CPU. `expect` compares a
-measured figure with the value the committed notebook measured (its reference run), within a
-tolerance: figures that depend on training or generation numerics differ in the last digit between
-CPUs, thread counts and kernels (a median of 0.86 instead of 0.87), so nbval does not compare their
-printouts exactly; it compares what is exact by construction (data, prompts, retrieval scores,
-schema checks), and `expect` catches a real regression (a broken recipe moves a figure by far more
-than its tolerance). Choose a tolerance from the spread measured across numeric paths (README,
-"What the tests check").
+    "01 fine-tuned by kind": {"tol": 0.05, "values": {"trained": 1.0, "paraphrase": 0.94}}
 
-A quick run (FTRAG_QUICK=1, see utils.core.config.quick) trains for a few steps and asks a few questions of
-each kind, so claims marked `needs_full_run=True` (about what training achieved, or an accuracy that a
-few questions cannot settle) and every `expect` are printed as not checked there. Every other claim
-(retrieval, the base model, costs, the schema) and the quick run's own (each training lowered its
-loss) is asserted in both runs.
+Only the keys under "values" are compared; keys and tolerances are edited by hand, the values by
+record mode (FTRAG_RECORD_REFERENCES=1, set by `benchmarks/notebooks.py --write`), which stores what
+the run measured instead of comparing it.
 
-On your own data (FTRAG_DATA, see utils.core.config.data_dir) the reference run's figures are not yours and
-the lesson's claims are questions about your data, not promises: `claim` prints whether each holds,
-`expect` prints the measured figures beside the reference, and neither stops the notebook.
+A quick run (FTRAG_QUICK=1, see utils.core.config.quick) trains too little for any finding to hold, and
+a learner's own data (FTRAG_DATA, see utils.core.config.data_dir) is not the committed run's: there a
+claim prints whether it holds and never stops the notebook, and `expect` compares nothing.
 """
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping
+from numbers import Integral, Real
+from pathlib import Path
 
-from utils.core.config import own_data, quick
+from utils.core.config import REPO_ROOT, own_data, quick, shown
+
+REFERENCES = REPO_ROOT / "tests" / "references"
+RECORD_SETTING = "FTRAG_RECORD_REFERENCES"
+# The key of a figure given as a plain number rather than a dict.
+SINGLE = "value"
 
 
 class ClaimFailed(AssertionError):
-    """A claim of the lesson did not hold: the message says which."""
+    """A claim of the lesson, or a reference figure, did not hold: the message says which."""
 
 
-def claim(holds, what: str, needs_full_run: bool = False) -> None:
-    """`holds`: a bool, or a function returning one when its figures exist in a full run only (a
-    quick run measures only the last point of a learning curve)."""
-    if needs_full_run and quick():
-        print(f"quick run, not checked: {what}")
-        return
-    if callable(holds):
-        holds = holds()
-    if own_data():
-        print(f"on your data (FTRAG_DATA), {'holds' if holds else 'does NOT hold'}: {what}")
-        return
-    if not holds:
+def claim(holds: bool, what: str) -> None:
+    """`what`: the finding as a short sentence, e.g. "the update erases most unchanged facts"."""
+    if holds:
+        print(f"✓ {what}")
+    elif quick():
+        print(f"✗ {what} (not asserted: a quick run trains too little)")
+    elif own_data():
+        print(f"✗ {what} (not on your data, FTRAG_DATA)")
+    else:
         raise ClaimFailed(what)
 
 
@@ -56,48 +57,72 @@ def loss_fell(history) -> bool:
     return len(history.losses) >= 2 and history.losses[-1] < history.losses[0]
 
 
-def _flat(value, prefix: str = "") -> dict:
-    """{"a": {"b": 0.5}} -> {"a / b": 0.5}; a plain number -> {"": number}."""
-    if not isinstance(value, Mapping):
-        return {prefix: value}
-    flat = {}
-    for key, inner in value.items():
-        flat.update(_flat(inner, f"{prefix} / {key}" if prefix else str(key)))
-    return flat
+def _number(value) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
 
 
-def _shown(value) -> str:
-    return f"{value:,}" if isinstance(value, int) else f"{value:.2f}"
+def load_references(folder: Path | None = None) -> dict[str, tuple[Path, dict]]:
+    """Every reference entry of the folder's JSON files: {name: (file, entry)}. Raises ValueError on a
+    name in two files, or an entry without a tolerance >= 0 and a non-empty dict of numbers."""
+    found: dict[str, tuple[Path, dict]] = {}
+    for path in sorted((folder or REFERENCES).glob("*.json")):
+        for name, entry in json.loads(path.read_text(encoding="utf-8")).items():
+            if name in found:
+                raise ValueError(f"the reference {name!r} is in both {found[name][0].name} and {path.name}: "
+                                 f"rename one (the names are unique across {path.parent.name}/)")
+            tol, values = (entry.get("tol"), entry.get("values")) if isinstance(entry, dict) else (None, None)
+            if not (_number(tol) and tol >= 0 and isinstance(values, dict) and values
+                    and all(_number(v) for v in values.values())):
+                raise ValueError(f"{path.name}, {name!r}: an entry is {{\"tol\": <a number >= 0>, "
+                                 f"\"values\": {{<key>: <number>, ...}}}} with at least one value; it is {entry}")
+            found[name] = (path, entry)
+    return found
 
 
-def expect(measured, reference, tol: float, what: str = "") -> None:
-    """Check measured figures against the reference run's within `tol` (absolute), and print both.
+def _flat(measured, prefix: str = "") -> dict:
+    """{"a": {"b": 0.5}} -> {"a / b": 0.5}; a plain number -> {"value": number}."""
+    if not isinstance(measured, Mapping):
+        return {prefix or SINGLE: measured}
+    flattened = {}
+    for key, inner in measured.items():
+        flattened.update(_flat(inner, f"{prefix} / {key}" if prefix else str(key)))
+    return flattened
 
-    `measured` and `reference` are numbers, or (nested) dicts of numbers; only the keys the
-    reference names are compared, so a cell can check the figures its lesson rests on. Fractions
-    are compared as fractions (tol=0.05 is 5 percentage points); tol=0 checks a count exactly.
-    Raises ClaimFailed (an AssertionError, which fails the cell under nbval) naming every figure
-    outside the tolerance.
-    """
-    if tol < 0:
-        raise ValueError(f"tol must be >= 0, got {tol}")
-    got, want = _flat(measured), _flat(reference)
-    if quick():  # a quick run measures the last point of a curve only (config.curve_points)
-        want = {key: value for key, value in want.items() if key in got}
-    missing = sorted(set(want) - set(got))
+
+def _stored(value):
+    """A measured figure as the reference file keeps it: a count as it is, a fraction to 4 decimals."""
+    return int(value) if isinstance(value, Integral) else round(float(value), 4)
+
+
+def expect(name: str, measured) -> None:
+    """Compare `measured` (a number, or nested dicts of numbers) with the reference figures stored
+    under `name`, within the entry's tolerance (absolute): silent when every listed figure holds, a
+    ClaimFailed naming each one that moved otherwise. A missing name or key raises KeyError in every
+    run, so that a typo cannot pass unnoticed."""
+    references = load_references()
+    if name not in references:
+        raise KeyError(f"expect(): no reference named {name!r} in {shown(REFERENCES)}/*.json "
+                       f"(names: {', '.join(sorted(references))})")
+    path, entry = references[name]
+    got = _flat(measured)
+    missing = [key for key in entry["values"] if key not in got]
     if missing:
-        raise KeyError(f"expect(): the reference names {missing}, which the measured figures do not have "
-                       f"(they have {sorted(got)})")
-    label = f"{what}: " if what else ""
-    pairs = ", ".join(f"{key + ' ' if key else ''}{_shown(got[key])} (reference {_shown(want[key])})"
-                      for key in want)
+        raise KeyError(f"expect({name!r}): the measured figures have no {', '.join(map(repr, missing))} "
+                       f"(they have {', '.join(map(repr, got))}); fix the key in {path.name} or the figures")
     if quick() or own_data():
-        run = "quick run" if quick() else "your data (FTRAG_DATA)"
-        print(f"{run}, not compared with the reference run: {label}{pairs}")
         return
-    print(f"{label}within ±{tol:g} of the reference run: {pairs}")
-    outside = [key or "the figure" for key in want if not abs(got[key] - want[key]) <= tol]
-    if outside:
-        raise ClaimFailed(f"{label}{', '.join(outside)} differ from the reference run by more than {tol:g}: "
-                          f"{pairs}. If the recipe changed on purpose, re-execute the notebook and update "
-                          f"the reference; otherwise something regressed.")
+    if os.environ.get(RECORD_SETTING, "").strip() not in ("", "0"):
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        stored[name]["values"] = {key: _stored(got[key]) for key in entry["values"]}
+        path.write_text(json.dumps(stored, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return
+    tol = entry["tol"]
+    moved = [f"{name if key == SINGLE else f'{name}, {key}'}: {want:g} in the committed run, {got[key]:g} here "
+             f"(a difference of {abs(got[key] - want):.3g}; the tolerance is {tol:g})"
+             for key, want in entry["values"].items()
+             if not abs(got[key] - want) <= tol]  # a NaN is never within
+    if moved:
+        raise ClaimFailed(
+            "\n".join(moved) + "\nA different CPU or thread count moves training figures a little, but not usually "
+            "this far. If the recipe changed on purpose, rebase the references with "
+            "`benchmarks/notebooks.py --write` (docs/maintainers.md); otherwise something regressed.")

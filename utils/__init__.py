@@ -22,6 +22,7 @@ tasks: the course's two tasks and the systems that do them
     tasks.rag              retrieval-augmented answering: the passage in the prompt, abstention
     tasks.results          each notebook's measurements, a dataclass each, saved and read back
     tasks.ask              ask a folder of your own documents
+    tasks.outside          the hand-written outside sets: shorthand notes, other domains' documents (sealed, dev)
 
 lessons: what serves one lesson or one system
     lessons.recipes        the trained models the notebooks share, each one recipe

@@ -4,27 +4,47 @@ Per notebook: wall time, peak memory of its kernel, the three slowest cells (whe
 loading, training or generation), and the headline figures it saved (`utils.tasks.results`).
 A benchmark, not a test: run it by hand on an otherwise idle machine.
 
-    .venv/bin/python benchmarks/notebooks.py               # with the cache as it is
-    .venv/bin/python benchmarks/notebooks.py --empty-cache # as on a new machine: fetch, convert, train all
-    .venv/bin/python benchmarks/notebooks.py 02 04         # some notebooks only
-    .venv/bin/python benchmarks/notebooks.py --write       # and save them executed, their figures as references
+    .venv/bin/python benchmarks/notebooks.py                # with the cache as it is
+    .venv/bin/python benchmarks/notebooks.py --empty-cache  # as on a new machine: fetch, convert, train all
+    .venv/bin/python benchmarks/notebooks.py 02 04          # some notebooks only
+    .venv/bin/python benchmarks/notebooks.py --write        # and save them executed: the committed outputs
+    .venv/bin/python benchmarks/notebooks.py --record       # and write benchmarks/series.json
+
+--write saves each executed notebook in place (what nbval compares and a learner reads; run it with the
+repository's own cache, so that the printed paths are `.cache/...`). Its kernels run with
+FTRAG_RECORD_REFERENCES=1, so the reference figures in tests/references/ are rebased on this run, and
+FTRAG_WRITE_FIGURES=1, so the README's summary figure is written.
+
+--record writes benchmarks/series.json: the date, the CPU, whether the cache was empty when the series
+started, and per notebook its wall seconds, peak memory and slowest cells. The README and docs/ quote
+each notebook's time from it, as `quoted_minutes` prints it ("~4 min"), and tests/test_docs.py checks
+every quote. It times the whole series, so it takes no notebook numbers; the README quotes a first
+run, so record from an empty cache: `--empty-cache --record`, or `--write --record` after deleting
+the repository's .cache/.
 
 Targets on 2 CPU cores: each notebook <= 4 minutes, the series <= 12 minutes, peak RSS <= 3 GB,
 first model fetch and convert (notebook 00 on an empty cache) <= 60 s.
 """
 import argparse
+import json
+import math
 import os
+import platform
 import re
 import tempfile
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import nbformat
+import torch
 
 from utils.core.config import REPO_ROOT as ROOT
+from utils.core.config import cache_dir, quick
 from utils.core.notebook_runner import run_notebook
 from utils.tasks.results import RESULTS, load_results
+
+SERIES = ROOT / "benchmarks" / "series.json"
 
 # Appended to each notebook (in memory only): the kernel reports its own peak resident memory.
 PEAK_RSS_CELL = ("import resource, sys\n"
@@ -91,31 +111,76 @@ def headline(prefix: str) -> list[str]:
     return lines
 
 
+def quoted_minutes(seconds: float) -> str:
+    """A notebook's time as the README and docs/ quote it: whole minutes, a half rounded up."""
+    return f"~{max(1, math.floor(seconds / 60 + 0.5))} min"
+
+
+def cpu_model() -> str:
+    """The CPU's name as Linux reports it; elsewhere what Python knows of the processor."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def kernel_settings(empty_cache: bool, write: bool) -> dict[str, str]:
+    """The settings the notebooks' kernels inherit: a new empty cache, and --write's recording switches."""
+    settings = {}
+    if empty_cache:
+        settings["FTRAG_CACHE"] = tempfile.mkdtemp(prefix="ftrag-bench-")
+    if write:
+        settings |= {"FTRAG_RECORD_REFERENCES": "1", "FTRAG_WRITE_FIGURES": "1"}
+    return settings
+
+
+def write_series(results: dict[str, dict], empty_cache: bool, path: Path = SERIES) -> dict:
+    """Save the series' timings (see the module's docstring) and return what was saved."""
+    record = {
+        "date": date.today().isoformat(), "cpu": cpu_model(), "cores": os.cpu_count(),
+        "kernels": torch.backends.cpu.get_cpu_capability(), "empty_cache": empty_cache,
+        "notebooks": {name: {"seconds": round(r["wall"]), "peak_gb": round(r["peak"] / 1e9, 1),
+                             "slowest": [{"seconds": round(s), "cell": line} for s, line in r["slowest"]]}
+                      for name, r in results.items()},
+    }
+    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return record
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("only", nargs="*", help="notebook numbers to run, e.g. 02 04 (default: all)")
     parser.add_argument("--empty-cache", action="store_true", help="start from an empty cache folder")
     parser.add_argument("--timeout", type=int, default=900, help="seconds a cell may take")
     parser.add_argument("--write", action="store_true",
-                        help="save each executed notebook in place (the outputs nbval compares against) and "
-                             "its figures as the references its checkpoint compares with (tests/references)")
+                        help="save each executed notebook in place (the committed outputs), rebase the "
+                             "reference figures and write the README's summary figure")
+    parser.add_argument("--record", action="store_true",
+                        help=f"write the series' timings to {SERIES.relative_to(ROOT)}")
     args = parser.parse_args()
-    if args.empty_cache:
-        os.environ["FTRAG_CACHE"] = tempfile.mkdtemp(prefix="ftrag-bench-")  # the kernels inherit it
-    if args.write:
-        os.environ["FTRAG_RECORD_REFERENCES"] = "1"  # each expect() stores what it measured (utils.lessons.checks)
+    if args.record and args.only:
+        parser.error("--record times the whole series: give no notebook numbers")
+    if args.record and quick():
+        parser.error("--record times the full lessons: unset FTRAG_QUICK")
+    os.environ.update(kernel_settings(args.empty_cache, args.write))
+    empty_cache = not any(cache_dir().iterdir())
     notebooks = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
                        if not args.only or p.name[:2] in args.only)
-    total = 0.0
+    results = {}
     for path in notebooks:
-        result = run(path, args.timeout, args.write)
-        total += result["wall"]
-        print(f"\n{path.name}: {result['wall']:.0f} s, peak RSS {result['peak'] / 1e9:.1f} GB")
+        result = results[path.stem] = run(path, args.timeout, args.write)
+        print(f"\n{path.name}: {result['wall']:.0f} s ({quoted_minutes(result['wall'])}), "
+              f"peak RSS {result['peak'] / 1e9:.1f} GB")
         for seconds, line in result["slowest"]:
             print(f"   {seconds:6.1f} s  {line}")
         for line in headline(path.name[:2]):
             print(f"   {line}")
-    print(f"\nall {len(notebooks)} notebooks: {total / 60:.1f} min")
+    print(f"\nall {len(notebooks)} notebooks: {sum(r['wall'] for r in results.values()) / 60:.1f} min")
+    if args.record:
+        write_series(results, empty_cache)
+        print(f"wrote {SERIES.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -130,3 +130,27 @@ def test_the_readme_and_guide_quote_the_committed_notebooks():
     mb = re.search(r"the full model (\d+) MB", xml)[1]
     for doc in (readme, guide, glossary):
         assert set(re.findall(r"\b(\d{3}) MB", doc)) == {mb}
+
+
+def markdown_prose(path: Path) -> str:
+    """A Markdown file without its fenced code blocks (a `# comment` there is not a heading)."""
+    return re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+
+
+@pytest.mark.parametrize("path", [REPO_ROOT / "README.md", REPO_ROOT / "benchmarks" / "README.md",
+                                  *sorted((REPO_ROOT / "docs").glob("*.md"))],
+                         ids=lambda p: p.relative_to(REPO_ROOT).as_posix())
+def test_every_relative_link_in_the_docs_resolves(path):
+    """Every link to a file of the repository names one that exists, and every #anchor a heading of it."""
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", markdown_prose(path)):
+        if re.match(r"[a-z]+:", target):
+            continue  # a web address
+        file, _, anchor = target.partition("#")
+        linked = (path.parent / file).resolve() if file else path
+        if not linked.exists():
+            broken.append(target)
+        elif anchor and anchor not in {github_anchor(h) for h in
+                                       re.findall(r"^#{1,6} (.+)$", markdown_prose(linked), re.M)}:
+            broken.append(target)
+    assert not broken, f"{path.name} links to what does not exist: {broken}"

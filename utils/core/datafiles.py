@@ -43,7 +43,9 @@ def json_problem(text: str, err: json.JSONDecodeError, ends: str = "the file end
     stops in the middle of a value."""
     pos, here = err.pos, text[err.pos:err.pos + 1]
     prev = _before(text, pos)
-    if here and here in "}]" and prev >= 0 and text[prev] == ",":
+    if err.msg.startswith("Illegal trailing comma"):  # Python 3.13 names it, at the comma itself
+        problem = "a comma after the last item; remove it (JSON allows no trailing comma)"
+    elif here and here in "}]" and prev >= 0 and text[prev] == ",":
         problem, pos = "a comma after the last item; remove it (JSON allows no trailing comma)", prev
     elif pos >= len(text.rstrip()):
         problem = ends

@@ -1,7 +1,6 @@
 """The layout's rule: core imports only core; tasks imports core and tasks; lessons may import
 anything; and no module imports itself back through others (a cycle)."""
 import ast
-from pathlib import Path
 
 from utils.core.config import REPO_ROOT
 

@@ -13,7 +13,8 @@ import pytest
 import utils.tasks.rag as rag
 from utils.core.config import DATA_DIR, REPO_ROOT
 from utils.core.datafiles import DataError
-from utils.tasks.ask import DEFAULT_THRESHOLD, Documents, read_folder
+from utils.tasks.ask import Documents, read_folder
+from utils.tasks.retrieval import split_answerable, split_by_drug
 from utils.tasks.world import UNKNOWN, load_world
 
 HR_DOCS = {
@@ -112,41 +113,57 @@ def test_ask_abstains_without_asking_the_reader_when_nothing_matches(my_docs, ti
 
 
 def test_ask_abstains_below_the_threshold_and_names_the_best_match(my_docs, tiny_model, tokenizer, asked):
-    docs = Documents(my_docs)
-    assert docs.threshold == DEFAULT_THRESHOLD
+    docs = Documents(my_docs, threshold=1.0)
     question = "Can I bring my dog to the office?"  # only "office" matches
-    score = docs.top_score(question)
-    assert 0 < score < DEFAULT_THRESHOLD
+    score = docs.retriever.top_score(question)
+    assert 0 < score < 1.0
     [reply] = docs.ask(tiny_model, tokenizer, [question])
     assert (reply.answer, reply.source, reply.confidence) == (UNKNOWN, "home_office.md", None)
     assert asked == []
     assert f"best match home_office.md scored {score:.2f}, below the threshold 1.00" in str(reply)
 
 
+ANSWERABLE = ["How many days of annual leave do I get?", "Who approves a home office claim?"]
+UNANSWERABLE = ["Is there a staff canteen?", "Can I bring my dog to work?"]
+
+
 def test_calibrate_puts_the_threshold_between_answerable_and_unanswerable(my_docs):
     docs = Documents(my_docs)
-    answerable = ["How many days of annual leave do I get?", "Who approves a home office claim?"]
-    unanswerable = ["Is there a staff canteen?", "Can I bring my dog to work?"]
-    threshold = docs.calibrate(answerable, unanswerable)
+    threshold = docs.calibrate(ANSWERABLE, UNANSWERABLE)
     assert docs.threshold == threshold
-    assert max(map(docs.top_score, unanswerable)) < threshold <= min(map(docs.top_score, answerable))
+    top = docs.retriever.top_score
+    assert max(map(top, UNANSWERABLE)) < threshold <= min(map(top, ANSWERABLE))
+
+
+def test_a_folder_is_calibrated_before_it_is_asked(my_docs, tiny_model, tokenizer, asked):
+    docs = Documents(my_docs)
+    with pytest.raises(ValueError, match=r"my_docs: no threshold yet.*call docs\.calibrate\(answerable="):
+        docs.ask(tiny_model, tokenizer, "How much is the home office allowance?")
+    assert asked == []
+    docs.calibrate(ANSWERABLE, UNANSWERABLE)
+    [reply] = docs.ask(tiny_model, tokenizer, "How much is the home office allowance?")
+    assert reply.source == "home_office.md" and not reply.abstained
 
 
 def test_empty_question_is_an_error(my_docs, tiny_model, tokenizer):
-    docs = Documents(my_docs)
+    docs = Documents(my_docs, threshold=1.0)
     for bad in ("", "   ", None):
         with pytest.raises(ValueError, match="Empty question"):
             docs.ask(tiny_model, tokenizer, ["How many days of leave?", bad])
 
 
-def test_default_threshold_separates_the_bundled_worlds_questions():
-    """On the world's leaflets folder, 1.0 abstains on every unknown drug and on no answerable question,
-    like the threshold notebook 04 chooses from the scores (0.96)."""
+def test_calibrated_on_the_bundled_leaflets_it_abstains_as_notebook_04_does(tiny_model, tokenizer, asked):
+    """The world's leaflets as a folder, calibrated on every other drug's questions as notebook 04 is:
+    the other drugs' unknown ones are never read, their answerable ones always are."""
     docs = Documents(DATA_DIR / "world" / "documents" / "t0")
     t0 = load_world("t0")
-    answerable = [q for kind in ("trained", "paraphrase", "reversed", "documented") for q in t0.questions(kind)]
-    assert min(docs.top_score(q.text) for q in answerable) >= DEFAULT_THRESHOLD
-    assert max(docs.top_score(q.text) for q in t0.questions("unknown")) < DEFAULT_THRESHOLD
+    calibration, held_out = split_by_drug([q for kind in ("trained", "reversed", "documented", "unknown")
+                                           for q in t0.questions(kind)])
+    docs.calibrate(*split_answerable(calibration))
+    answerable, unanswerable = split_answerable(held_out)
+    replies = docs.ask(tiny_model, tokenizer, answerable[:6] + unanswerable)
+    assert [r.confidence is None for r in replies] == [False] * 6 + [True] * len(unanswerable)
+    assert len(asked) == 6
 
 
 # ---------------------------------------------------------------- the README, as a user runs it

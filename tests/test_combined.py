@@ -172,7 +172,7 @@ def test_the_explorer_shows_the_combined_diagnosis_and_its_leaflet(scripted):
 
     scripted.update({"Note: gout": GOUT, "Which drug treats gout": "Vintrabel", "daily dose of Vintrabel": "40 mg",
                      "Note: hives": HIVES})
-    system = combined_system("combined", None, None, None, Retriever(LEAFLETS), 0.1)
+    system = combined_system(None, None, None, Retriever(LEAFLETS), 0.1)
     reply = system.answer("gout")
     assert system.accepts == "note" and "<drug>Vintrabel</drug>" in reply.text
     assert reply.drug == "Vintrabel" and reply.passage.startswith("Quillon Health makes Vintrabel")
@@ -220,7 +220,7 @@ def test_the_explorer_says_why_a_withdrawn_drug_is_left_out(scripted):
 
     scripted["Note: gout"] = GOUT
     leaflets = {**LEAFLETS, "Vintrabel": LEAFLETS["Vintrabel"] + " Withdrawn from the market in 2026."}
-    reply = combined_system("combined", None, None, None, Retriever(leaflets), 0.1).answer("gout")
+    reply = combined_system(None, None, None, Retriever(leaflets), 0.1).answer("gout")
     assert reply.text == f"{GOUT} (no treatment: Vintrabel was withdrawn (its leaflet says so))"
     assert reply.drug == "Vintrabel"
 

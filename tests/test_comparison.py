@@ -1,10 +1,27 @@
-"""utils/lessons/comparison.py: the five-row table, filled from the notebooks' saved results."""
+"""utils/lessons/comparison.py: the five-row table, filled from the notebooks' saved results, and the
+summary figure."""
 import dataclasses
 
+import matplotlib
+import matplotlib.pyplot as plt
+import pytest
 from conftest import SERIES as RESULTS
+from matplotlib.colors import to_hex
 
-from utils.lessons.comparison import DIMENSIONS, KIND_NAMES, comparison_rows, headline, rows_html
+from utils.core.config import REPO_ROOT
+from utils.core.plots import use_style
+from utils.lessons.comparison import (
+    DIMENSIONS,
+    KIND_NAMES,
+    SUMMARY_FIGURE,
+    WRITE_FIGURES,
+    comparison_rows,
+    headline,
+    rows_html,
+    summary_figure,
+)
 from utils.tasks.results import Latency
+from utils.tasks.systems import SYSTEMS, label
 
 
 def test_every_dimension_is_filled_with_the_measured_numbers():
@@ -43,3 +60,63 @@ def test_the_headline_reads_each_notebooks_own_figures():
 def test_html_escapes_every_cell():
     html = rows_html([("a <b>", "x & y", "<script>")])
     assert "<script>" not in html and "&lt;script&gt;" in html and "x &amp; y" in html
+
+
+# ---------------------------------------------------------------- the summary figure
+
+FORMATS = {"base": 0.0, "base_retrieval_shots": 0.7, "xml_adapter": 0.98}
+
+
+@pytest.fixture
+def drawing():
+    matplotlib.use("Agg")  # no screen: draw into memory
+    use_style()
+    yield
+    plt.close("all")
+
+
+def test_the_summary_figure_has_three_titled_panels(drawing, monkeypatch):
+    monkeypatch.delenv(WRITE_FIGURES, raising=False)
+    fig = summary_figure(headline(RESULTS), FORMATS, notes=41)
+    facts, update, xml = fig.axes
+    assert [ax.get_title() for ax in fig.axes] == ["Facts: right answers by question kind",
+                                                   "Updates: one change of facts", "Format: valid XML"]
+    assert all(ax.get_ylabel() for ax in fig.axes) and xml.get_ylabel() == "valid XML (% of 41 notes)"
+    assert [t.get_text() for t in facts.get_legend().get_texts()] == [
+        "fine-tuned, closed book", "retrieval + base reader", "retrieval + reader adapter"]
+    assert [t.get_text() for t in update.texts] == ["90 s", "23 s", "2.6 ms"]
+    # The incremental update is marked with what it erased (SERIES: it kept 25 % of unchanged facts).
+    assert "(erased\n75% of the\nunchanged facts)" in update.get_xticklabels()[1].get_text()
+    assert [t.get_text().replace("\n", " ") for t in xml.get_xticklabels()] == [label(s) for s in FORMATS]
+    assert [t.get_text() for t in xml.texts] == ["0", "70", "98"]
+    # Each system in its own colour, the same in both panels that show it.
+    assert [to_hex(p.get_facecolor()) for p in xml.patches] == [SYSTEMS[s].colour.lower() for s in FORMATS]
+    reader_bars = [p for p in facts.patches if to_hex(p.get_facecolor()) == SYSTEMS["reader"].colour.lower()]
+    assert len(reader_bars) == len(facts.get_xticklabels())
+
+
+def test_the_readme_figure_is_written_only_when_a_maintainer_asks(drawing, tmp_path, monkeypatch):
+    """Notebook 05 draws the figure in every run; only FTRAG_WRITE_FIGURES=1 (benchmarks/notebooks.py
+    --write) rewrites the README's copy, so a test or a learner's run leaves the tree as it was."""
+    assert SUMMARY_FIGURE == REPO_ROOT / "docs" / "figures" / "summary.png" and SUMMARY_FIGURE.is_file()
+    tracked = SUMMARY_FIGURE.read_bytes(), SUMMARY_FIGURE.stat().st_mtime_ns
+    path = tmp_path / "summary.png"
+    for setting in (None, "", "0"):
+        if setting is None:
+            monkeypatch.delenv(WRITE_FIGURES, raising=False)
+        else:
+            monkeypatch.setenv(WRITE_FIGURES, setting)
+        summary_figure(headline(RESULTS), FORMATS, notes=41)  # the README's own path
+        summary_figure(headline(RESULTS), FORMATS, notes=41, path=path)
+        assert (SUMMARY_FIGURE.read_bytes(), SUMMARY_FIGURE.stat().st_mtime_ns) == tracked
+        assert not path.exists()
+    monkeypatch.setenv(WRITE_FIGURES, "1")
+    summary_figure(headline(RESULTS), FORMATS, notes=41, path=path)
+    assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_relabelled_system_is_shown_by_its_new_label_and_read_by_its_id(monkeypatch):
+    monkeypatch.setitem(SYSTEMS, "reader", dataclasses.replace(SYSTEMS["reader"], label="RAG with a tuned reader"))
+    rows = dict((d, (ft, rag)) for d, ft, rag in comparison_rows(RESULTS))
+    assert "every third question: RAG with a tuned reader trained phrasing 98%" in rows["accuracy for facts"][1]
+    assert "retrieval + reader adapter" not in rows["accuracy for facts"][1]

@@ -3,11 +3,12 @@ import pytest
 
 from utils.core.generation import Answer, generate
 from utils.lessons.explorer import (
+    Answerer,
     Explorer,
     Reply,
-    System,
     ask,
     closed_book,
+    combined_system,
     edit_leaflet,
     render_html,
     render_text,
@@ -17,6 +18,7 @@ from utils.tasks.prompts import passage_text, qa_prompt
 from utils.tasks.rag import abstain_below, rag_prompt
 from utils.tasks.retrieval import Retriever
 from utils.tasks.scoring import Result
+from utils.tasks.systems import label
 from utils.tasks.world import UNKNOWN, load_world
 
 LEAFLETS = {
@@ -27,7 +29,7 @@ NOTE = "54-year-old woman, painful swollen big toe since last night."
 
 
 def echo(name, accepts="question"):
-    return System(name, accepts, lambda text: Reply(f"{name}: {text}", 0.5))
+    return Answerer(name, accepts, lambda text: Reply(f"{name}: {text}", 0.5))
 
 
 def reads(retriever, name="reader"):
@@ -35,7 +37,7 @@ def reads(retriever, name="reader"):
     def answer(question):
         [top] = retriever.search(question, 1)
         return Reply(top.drug, None, passage_text(top.text), top.score, top.drug)
-    return System(name, "question", answer)
+    return Answerer(name, "question", answer)
 
 
 def broken(text):
@@ -72,14 +74,14 @@ def test_ask_says_what_to_fix(systems, text, kind, message):
 
 def test_ask_lets_an_error_inside_a_system_propagate():
     with pytest.raises(RuntimeError, match="adapter not loaded"):
-        ask([echo("a"), System("b", "question", broken)], "Who makes X?", "question")
+        ask([echo("a"), Answerer("b", "question", broken)], "Who makes X?", "question")
     with pytest.raises(TypeError, match="'s' returned str: its answer function must return a Reply"):
-        ask([System("s", "question", lambda text: "gout")], "What does X treat?", "question")
+        ask([Answerer("s", "question", lambda text: "gout")], "What does X treat?", "question")
 
 
 def test_a_system_with_an_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="accepts 'notes': use one of"):
-        System("xml", "notes", broken)
+        Answerer("xml", "notes", broken)
 
 
 def test_closed_book_answers_as_generate_does(tiny_model, tokenizer):
@@ -93,7 +95,7 @@ def test_closed_book_answers_as_generate_does(tiny_model, tokenizer):
 def test_with_retrieval_reads_the_prompt_of_rag_prompt(tiny_model, tokenizer, t0):
     retriever = Retriever(t0.documents)
     shots = (("Zepamab treats gout.", "What does Zepamab treat?", "gout"),)
-    system = with_retrieval("rag", tiny_model, tokenizer, retriever, threshold=0.0, shots=shots)
+    system = with_retrieval("base_reader", tiny_model, tokenizer, retriever, threshold=0.0, shots=shots)
     question = "Which drug treats ringworm?"
     [expected] = generate(tiny_model, tokenizer, [rag_prompt(retriever, shots)(question)], progress=False)
     reply = system.answer(question)
@@ -103,7 +105,7 @@ def test_with_retrieval_reads_the_prompt_of_rag_prompt(tiny_model, tokenizer, t0
 
 
 def test_with_retrieval_says_which_names_are_close_when_it_abstains(tiny_model, tokenizer, t0):
-    system = with_retrieval("rag", tiny_model, tokenizer, Retriever(t0.documents), threshold=0.5)
+    system = with_retrieval("base_reader", tiny_model, tokenizer, Retriever(t0.documents), threshold=0.5)
     reply = system.answer("What does Dravilin treat?")  # one letter off: BM25 finds nothing
     assert reply.score < 0.5 and reply.confidence is None
     assert reply.text == "unknown (no leaflet mentions Dravilin; did you mean Dravelin or Dravolin?)"
@@ -115,7 +117,7 @@ def test_with_retrieval_abstains_where_abstain_below_does(tiny_model, tokenizer,
     guesses = [Result(q, Answer("a guess", 0.5), False) for q in questions]
     abstentions = []
     for threshold in (0.5, 2.0, 1000.0):  # 1000: above every score, every reply is "unknown"
-        system = with_retrieval("rag", tiny_model, tokenizer, retriever, threshold)
+        system = with_retrieval("base_reader", tiny_model, tokenizer, retriever, threshold)
         abstained = [r.answer.text == UNKNOWN for r in abstain_below(guesses, retriever, threshold)]
         replies = [system.answer(q.text) for q in questions]
         # "unknown", with a "did you mean" where an unknown drug's name is close to a leaflet's
@@ -186,7 +188,7 @@ def explorer(*systems, retriever=None):
 
 
 def test_a_failing_system_shows_its_error_while_the_others_answer():
-    ui = explorer(echo("base"), System("combined", "question", broken), echo("tuned"))
+    ui = explorer(echo("base"), Answerer("combined", "question", broken), echo("tuned"))
     ui.input.value = "Who makes Altrevon?"
     ui.ask_clicked()
     assert list(ui.last_replies) == ["base", "combined", "tuned"]
@@ -197,7 +199,7 @@ def test_a_failing_system_shows_its_error_while_the_others_answer():
 
 
 def test_the_answers_are_escaped_in_the_widget():
-    ui = explorer(System("bad", "question", lambda text: Reply("<script>alert(1)</script>", 0.5)))
+    ui = explorer(Answerer("bad", "question", lambda text: Reply("<script>alert(1)</script>", 0.5)))
     ui.ask_clicked()
     assert "<script>" not in ui.answers.value and "&lt;script&gt;alert(1)" in ui.answers.value
 
@@ -280,3 +282,14 @@ def test_demo_refuses_an_unknown_kind_or_leaflet():
         explorer(echo("base")).demo([("question", "Who makes Altrevon?")], edit=("Zepamab", "text"))
     with pytest.raises(ValueError, match=r"Unknown kind in \['questions'\]: each input is \(kind, text\)"):
         explorer(echo("base")).demo([("questions", "Who makes Altrevon?")])
+
+
+def test_the_lessons_systems_are_shown_by_their_labels(tiny_model, tokenizer):
+    retriever = Retriever(LEAFLETS)
+    assert closed_book("fine_tuned", tiny_model, tokenizer).name == label("fine_tuned")
+    assert with_retrieval("reader", tiny_model, tokenizer, retriever, 1.0).name == label("reader")
+    # The combined system is the one with the constraint; without it, the diagnosis may not parse.
+    assert combined_system(None, None, tokenizer, retriever, 1.0, constraint=object()).name == label("combined")
+    assert combined_system(None, None, tokenizer, retriever, 1.0).name == label("adapter_retrieval")
+    with pytest.raises(KeyError, match="no system or update has the id 'retrieval'"):
+        closed_book("retrieval", tiny_model, tokenizer)

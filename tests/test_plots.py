@@ -4,17 +4,9 @@ import matplotlib
 matplotlib.use("Agg")  # no screen: draw into memory
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
-from conftest import SERIES  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
 
-from utils.core.plots import (  # noqa: E402
-    SUMMARY_FIGURE,
-    accuracy_bars,
-    comparison_figure,
-    cost_over_time,
-    save_summary_figure,
-    use_style,
-)
-from utils.lessons.comparison import headline  # noqa: E402
+from utils.core.plots import CYCLE, PALETTE, accuracy_bars, cost_over_time, use_style  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -72,33 +64,16 @@ def test_cost_over_time_can_draw_a_linear_scale():
     assert ax.get_yscale() == "linear" and ax.get_ylabel() == "cumulative seconds of CPU time"
 
 
-FORMATS = {"instruction": 0.0, "3 shots\n+ leaflet": 0.7, "XML adapter": 0.98}
+def test_a_series_gets_the_colour_it_is_given_and_the_others_the_styles_cycle():
+    accuracies = {"ours": {"trained": 1.0}, "theirs": {"trained": 0.5}, "another": {"trained": 0.2}}
+    ax = accuracy_bars(accuracies, "Colours", colors={"theirs": "#123456", "unused": "#654321"})
+    assert [to_hex(p.get_facecolor()) for p in ax.patches] == [PALETTE[CYCLE[0]].lower(), "#123456",
+                                                               PALETTE[CYCLE[2]].lower()]
+    ax = cost_over_time({"edit documents": [1.0, 2.0], "retrain": [5.0, 9.0]}, "Colours",
+                        colors={"edit documents": "#123456"})
+    assert [to_hex(line.get_color()) for line in ax.lines] == ["#123456", PALETTE[CYCLE[1]].lower()]
 
 
-def test_the_summary_figure_has_three_titled_panels():
-    fig = comparison_figure(headline(SERIES), FORMATS, notes=41)
-    facts, update, xml = fig.axes
-    assert [ax.get_title() for ax in fig.axes] == ["Facts: right answers by question kind",
-                                                   "Updates: one change of facts", "Format: valid XML"]
-    assert all(ax.get_ylabel() for ax in fig.axes) and xml.get_ylabel() == "valid XML (% of 41 notes)"
-    assert [t.get_text() for t in facts.get_legend().get_texts()] == [
-        "fine-tuned, closed book", "retrieval + base reader", "retrieval + reader adapter"]
-    assert [t.get_text() for t in update.texts] == ["90 s", "23 s", "2.6 ms"]
-    # The incremental update is marked with what it erased (SERIES: it kept 25 % of unchanged facts).
-    assert "(erased\n75% of the\nunchanged facts)" in update.get_xticklabels()[1].get_text()
-    assert [t.get_text() for t in xml.get_xticklabels()] == list(FORMATS)
-    assert [t.get_text() for t in xml.texts] == ["0", "70", "98"]
-    assert not overlaps_legend(facts)
+def test_the_cycle_is_the_palette_and_its_colours_differ():
+    assert set(CYCLE) <= set(PALETTE) and len(set(PALETTE.values())) == len(PALETTE)
 
-
-def test_the_readme_figure_is_written_by_a_full_run_on_the_bundled_data_only(tmp_path, monkeypatch):
-    fig = comparison_figure(headline(SERIES), FORMATS, notes=41)
-    path = tmp_path / "summary.png"
-    assert SUMMARY_FIGURE.name == "summary.png" and SUMMARY_FIGURE.parent.name == "figures"
-    monkeypatch.setenv("FTRAG_QUICK", "1")
-    assert save_summary_figure(fig, path) is None and not path.exists()
-    monkeypatch.delenv("FTRAG_QUICK")
-    monkeypatch.setenv("FTRAG_DATA", str(tmp_path))
-    assert save_summary_figure(fig, path) is None and not path.exists()
-    monkeypatch.delenv("FTRAG_DATA")
-    assert save_summary_figure(fig, path) == path and path.read_bytes()[:4] == b"\x89PNG"

@@ -1,4 +1,5 @@
-"""utils/tasks/rag.py: retrieve, prompt with the passage, abstain below the score threshold."""
+"""utils/tasks/rag.py: retrieve, prompt with the passage, abstain where Retriever.best finds no passage;
+and utils/tasks/evaluate.py's evaluation of that system."""
 import copy
 import dataclasses
 
@@ -6,9 +7,9 @@ import pytest
 
 import utils.tasks.rag as rag
 from utils.core.generation import Answer
-from utils.tasks.evaluate import evaluate
+from utils.tasks.evaluate import evaluate, evaluate_with_retrieval
 from utils.tasks.prompts import reader_prompt
-from utils.tasks.rag import abstain_below, few_shot, found, rag_prompt, read_or_abstain
+from utils.tasks.rag import abstain_below, few_shot, rag_prompt
 from utils.tasks.retrieval import Retriever
 from utils.tasks.scoring import Result
 from utils.tasks.world import UNKNOWN
@@ -45,7 +46,7 @@ def test_abstain_below_replaces_low_score_answers_only(worlds):
     assert all(r.answer.text == UNKNOWN for r in abstain_below(guesses, retriever, threshold=100.0))
 
 
-def test_read_or_abstain_reads_only_what_it_would_not_abstain_on(tiny_model, tokenizer, worlds, monkeypatch):
+def test_evaluate_with_retrieval_reads_only_what_it_would_not_abstain_on(tiny_model, tokenizer, worlds, monkeypatch):
     t0 = worlds[0]
     retriever = Retriever(t0.documents)
     questions = t0.questions("trained")[:3] + t0.questions("unknown")[:2]
@@ -56,9 +57,9 @@ def test_read_or_abstain_reads_only_what_it_would_not_abstain_on(tiny_model, tok
     real_generate = rag.generate
     monkeypatch.setattr(rag, "generate",
                         lambda m, t, prompts, **k: asked.extend(prompts) or real_generate(m, t, prompts, **k))
-    low = [retriever.search(q.text, 1)[0].score < threshold for q in questions]
+    low = [retriever.best(q.text, threshold) is None for q in questions]
     assert low == [False, False, False, True, True]  # no leaflet matches a drug that does not exist
-    got = read_or_abstain(tiny_model, tokenizer, questions, retriever, threshold, progress=False)
+    got = evaluate_with_retrieval(tiny_model, tokenizer, questions, retriever, threshold, progress=False)
     # The same answers; their probabilities differ in the last digits (other rows share the batch).
     assert [(r.question, r.answer.text, r.correct) for r in got] == [(r.question, r.answer.text, r.correct)
                                                                    for r in expected]
@@ -71,14 +72,7 @@ def test_a_quick_run_reads_a_few_questions_of_every_kind(tiny_model, tokenizer, 
     retriever = Retriever(t0.documents)
     questions = t0.questions("trained")[:6] + t0.questions("unknown")[:6]
     monkeypatch.setenv("FTRAG_QUICK", "1")
-    got = read_or_abstain(tiny_model, tokenizer, questions, retriever, 1.0, progress=False, max_new_tokens=2)
+    got = evaluate_with_retrieval(tiny_model, tokenizer, questions, retriever, 1.0, progress=False, max_new_tokens=2)
     assert [r.question for r in got] == questions[:QUICK_PER_GROUP] + questions[6:6 + QUICK_PER_GROUP]
     assert all(r.answer.text == UNKNOWN for r in got[QUICK_PER_GROUP:])  # still abstains below the threshold
 
-
-def test_nothing_matches_is_never_read_whatever_the_threshold(worlds):
-    retriever = Retriever(worlds[0].documents)
-    assert found("What does Dravilin treat?", retriever, threshold=0.0) is None  # a typo: every score 0
-    best = found("What does Dravelin treat?", retriever, threshold=0.0)
-    assert best.drug == "Dravelin" and best.score > 0
-    assert found("What does Dravelin treat?", retriever, threshold=best.score + 0.01) is None

@@ -13,11 +13,13 @@ from utils.tasks.results import (
     NOTEBOOKS,
     RESULTS,
     FactTuningResults,
+    RetrievalResults,
     load_results,
     results_of,
     results_path,
     save_results,
 )
+from utils.tasks.systems import SYSTEMS
 
 
 @pytest.mark.parametrize("results", [getattr(SERIES, f.name) for f in dataclasses.fields(SERIES)],
@@ -95,3 +97,22 @@ def test_a_quick_run_saves_its_results_apart(private_cache, monkeypatch):
     assert results_path(Demo) == private_cache / "quick" / "results" / "demo.json"
     monkeypatch.delenv("FTRAG_QUICK")
     assert load_results(Demo) == Demo(1)
+
+
+def test_results_are_keyed_by_system_id_so_a_relabel_changes_no_saved_key(private_cache, monkeypatch):
+    monkeypatch.setitem(SYSTEMS, "reader", dataclasses.replace(SYSTEMS["reader"], label="RAG with a tuned reader"))
+    save_results(SERIES.retrieval)
+    saved = json.loads(results_path(RetrievalResults).read_text())
+    assert list(saved["heldout_wordings"]) == ["base_reader", "fine_tuned", "reader"]  # sorted ids, no label
+    assert load_results(RetrievalResults) == SERIES.retrieval
+
+
+def test_a_file_keyed_by_labels_or_unknown_ids_is_stale(private_cache):
+    """A results file keyed by a system's label (or by an id since renamed) was written by other code:
+    it is measured again, not read into a KeyError at the end of notebook 05."""
+    saved = json.loads(json.dumps(dataclasses.asdict(SERIES.retrieval)))
+    for key in ("retrieval + reader adapter", "reader_adapter"):
+        wordings = {(key if k == "reader" else k): v for k, v in saved["heldout_wordings"].items()}
+        results_path(RetrievalResults).parent.mkdir(parents=True, exist_ok=True)
+        results_path(RetrievalResults).write_text(json.dumps({**saved, "heldout_wordings": wordings}))
+        assert load_results(RetrievalResults) is None

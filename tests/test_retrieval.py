@@ -7,9 +7,9 @@ from utils.tasks.retrieval import (
     gold_leaflet,
     near_names,
     recall_at,
+    split_answerable,
     split_by_drug,
     tokenize,
-    top_scores,
 )
 from utils.tasks.world import load_world
 
@@ -115,19 +115,35 @@ def test_tokenize_drops_question_words_and_keeps_names_and_numbers():
     assert tokenize(["Which drug treats Motion sickness? At most 2000 mg."]) == [["motion", "sickness", "2000", "mg"]]
 
 
+class Scored:
+    """A retriever whose questions are their own top scores, e.g. "1.2": to put scores where a test wants them."""
+    def top_score(self, question: str) -> float:
+        return float(question)
+
+
 def test_choose_threshold_splits_in_the_middle_of_the_gap():
-    assert choose_threshold(known=[1.2, 2.0, 3.1], unknown=[0.0, 0.6]) == pytest.approx(0.9)
+    assert choose_threshold(Scored(), ["1.2", "2.0", "3.1"], ["0.0", "0.6"]) == pytest.approx(0.9)
 
 
 def test_choose_threshold_with_overlap_makes_fewest_errors():
-    # One unknown question scores like a known one: the best cut misclassifies only it.
-    t = choose_threshold(known=[1.0, 1.5, 2.0], unknown=[0.1, 0.2, 1.7])
+    # One unanswerable question scores like an answerable one: the best cut misclassifies only it.
+    t = choose_threshold(Scored(), ["1.0", "1.5", "2.0"], ["0.1", "0.2", "1.7"])
     assert 0.2 < t <= 1.0
 
 
 def test_choose_threshold_needs_both_kinds():
-    with pytest.raises(ValueError, match="both"):
-        choose_threshold([1.0], [])
+    with pytest.raises(ValueError, match=r"answer and questions they do not.*\(got 1 answerable, 0 unanswerable\)"):
+        choose_threshold(Scored(), ["1.0"], [])
+
+
+def test_best_is_the_top_passage_at_or_above_the_threshold_and_above_zero():
+    retriever = Retriever(LEAFLETS)
+    top = retriever.search("What is prescribed for pneumonia?", 1)[0]
+    assert retriever.top_score("What is prescribed for pneumonia?") == top.score > 0
+    assert retriever.best("What is prescribed for pneumonia?", top.score) == top  # at the threshold: read
+    assert retriever.best("What is prescribed for pneumonia?", top.score + 1e-6) is None
+    # No word of the question in any leaflet: every score 0, and no threshold makes it a match.
+    assert retriever.best("What does Kestomar cure?", 0.0) is None
 
 
 def test_split_by_drug_shares_no_drug_and_keeps_both_kinds(world):
@@ -141,14 +157,30 @@ def test_split_by_drug_shares_no_drug_and_keeps_both_kinds(world):
     assert {q.kind for q in calibration if q.drug == "Altrevon"} == {"trained", "reversed"}
 
 
-def test_top_scores_separate_answerable_and_unknown_questions(world):
+def test_the_threshold_separates_answerable_and_unknown_questions(world):
     retriever = Retriever(world.documents)
-    questions = world.questions("trained")[:4] + world.questions("unknown")[:2]
-    known, unknown = top_scores(retriever, questions)
-    assert len(known) == 4 and len(unknown) == 2
+    questions = world.questions("unknown")[:2] + world.questions("trained")[:4]
+    answerable, unanswerable = split_answerable(questions)
+    assert answerable == [q.text for q in questions[2:]] and unanswerable == [q.text for q in questions[:2]]
+    known, unknown = [retriever.top_score(q) for q in answerable], [retriever.top_score(q) for q in unanswerable]
     # No leaflet names a drug that does not exist: only a word like "makes" matches.
     assert max(unknown) < min(known)
-    assert choose_threshold(known, unknown) == pytest.approx((max(unknown) + min(known)) / 2)
+    threshold = choose_threshold(retriever, answerable, unanswerable)
+    assert threshold == pytest.approx((max(unknown) + min(known)) / 2)
+    assert all(retriever.best(q, threshold) for q in answerable)
+    assert not any(retriever.best(q, threshold) for q in unanswerable)
+
+
+def test_a_threshold_chosen_on_half_the_drugs_holds_on_the_other_half(world):
+    """Notebook 04's calibration: chosen on every other drug, it abstains on the held-out unknown drugs
+    and reads every held-out answerable question."""
+    retriever = Retriever(world.documents)
+    calibration, held_out = split_by_drug([q for kind in ("trained", "paraphrase", "reversed", "documented",
+                                                          "unknown") for q in world.questions(kind)])
+    threshold = choose_threshold(retriever, *split_answerable(calibration))
+    answerable, unanswerable = split_answerable(held_out)
+    assert all(retriever.best(q, threshold) for q in answerable)
+    assert not any(retriever.best(q, threshold) for q in unanswerable)
 
 
 def test_a_misspelt_name_gets_the_close_leaflet_names(world):

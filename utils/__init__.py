@@ -17,9 +17,10 @@ tasks: the course's two tasks and the systems that do them
     tasks.constraint       constrained decoding: only schema-valid diagnosis XML can be written
     tasks.prompts          every prompt and instruction a model is sent
     tasks.scoring          is this answer right (facts, abstentions, stale answers, diagnoses), accuracies
-    tasks.evaluate         closed-book evaluation: ask every question or note, score every answer
-    tasks.retrieval        BM25 search over the leaflets, recall@k, the score threshold
+    tasks.evaluate         evaluation: ask every question or note (with retrieval too), score every answer
+    tasks.retrieval        BM25 search over the leaflets, recall@k, the abstention rule and its calibration
     tasks.rag              retrieval-augmented answering: the passage in the prompt, abstention
+    tasks.systems          every system compared, named once: id, label, colour
     tasks.results          each notebook's measurements, a dataclass each, saved and read back
     tasks.ask              ask a folder of your own documents
     tasks.outside          the hand-written outside sets: shorthand notes, other domains' documents (sealed, dev)
@@ -30,7 +31,7 @@ lessons: what serves one lesson or one system
     lessons.reader_data    the invented leaflets and questions the reader adapter learns from
     lessons.wordings       hand-written question wordings (sealed held-out, dev): load, check, ask them
     lessons.combined       notebook 05's system: the XML adapter plus a treatment read from a leaflet
-    lessons.comparison     notebook 05's table and headline figures
+    lessons.comparison     notebook 05's table, headline figures and summary figure
     lessons.explorer       notebook 05's widget: ask every system, edit a leaflet
     lessons.checks         claim and expect: the lessons' checks
     lessons.exercise_checks  the exercises' check-your-answer cells

@@ -17,10 +17,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from utils.core.config import quick_length, quick_sample
 from utils.core.generation import generate
 from utils.tasks.clinical import Diagnosis, Note, to_xml, validate_xml
-from utils.tasks.evaluate import xml_texts
+from utils.tasks.evaluate import asked_notes, xml_texts
 from utils.tasks.prompts import dose_question, reader_prompt, treatment_message, treatment_prompt, treatment_question
 from utils.tasks.retrieval import Passage
 from utils.tasks.scoring import is_unknown_answer
@@ -53,11 +52,11 @@ def parse_dose(text: str) -> int | None:
 def find_treatments(reader, tokenizer, retriever, threshold: float,
                     conditions: list[str]) -> list[Treatment | None]:
     """For each condition, the drug and dose that the best-matching leaflet gives, read by the
-    reader adapter; None when no leaflet scores at least `threshold` (no drug is known for it) or
-    the reader finds no drug or dose in it. A leaflet that says its drug was withdrawn gives a
+    reader adapter; None when `retriever.best` finds no leaflet (no drug is known for it) or the
+    reader finds no drug or dose in it. A leaflet that says its drug was withdrawn gives a
     Treatment marked withdrawn, without a dose."""
-    passages = [retriever.search(treatment_question(c), 1)[0] for c in conditions]
-    asked = [i for i, p in enumerate(passages) if p.score >= threshold]
+    passages = [retriever.best(treatment_question(c), threshold) for c in conditions]
+    asked = [i for i, p in enumerate(passages) if p is not None]
     drugs = generate(reader, tokenizer, [reader_prompt(passages[i].text, treatment_question(conditions[i]))
                                          for i in asked], progress=False)
     named = [(i, d.text) for i, d in zip(asked, drugs) if d.text and not is_unknown_answer(d.text)]
@@ -125,11 +124,10 @@ def base_answers(model, tokenizer, notes: list[str], retriever=None,
                  examples: list[tuple[str, str]] = ()) -> list[str]:
     """The untuned model asked for the diagnosis with its treatment; with a retriever, after the
     leaflet that best matches the note (the note itself is the query: without the adapter nothing
-    has extracted the condition); with examples (treatment_shots), after those worked examples.
-    A quick run cuts the answers short: every claim about them needs a full run."""
+    has extracted the condition); with examples (treatment_shots), after those worked examples."""
     passages = [retriever.search(n, 1)[0].text if retriever else None for n in notes]
     prompts = [treatment_prompt(tokenizer, n, p, examples) for n, p in zip(notes, passages)]
-    return [a.text for a in generate(model, tokenizer, prompts, max_new_tokens=quick_length(BASE_MAX_NEW_TOKENS),
+    return [a.text for a in generate(model, tokenizer, prompts, max_new_tokens=BASE_MAX_NEW_TOKENS,
                                      batch_size=16, first_line_only=False, progress=False)]
 
 
@@ -169,19 +167,20 @@ def expected_treatment(world: World, note: Note) -> Diagnosis:
 
 def treatment_cases(world: World, notes: list[Note]) -> list[tuple[Note, Diagnosis]]:
     """(note, expected diagnosis with treatment) for the held-out notes (not split "train") whose
-    condition has a drug in `world`: what notebook 05 scores its systems on. A quick run takes a
-    few notes of each split."""
-    cases = [(n, expected_treatment(world, n)) for n in notes if n.split != "train"]
-    return quick_sample([(n, e) for n, e in cases if e.drug is not None], lambda case: case[0].split)
+    condition has a drug in `world`: what notebook 05 scores its systems on (evaluate.asked_notes:
+    a quick run asks a few of each split)."""
+    with_drug = [n for n in notes if n.split != "train" and expected_treatment(world, n).drug is not None]
+    return [(n, expected_treatment(world, n)) for n in asked_notes(with_drug)]
 
 
 def withdrawn_notes(old: World, new: World, notes: list[Note]) -> list[Note]:
     """The held-out notes whose drug at `old` is withdrawn at `new`: once the leaflets are edited,
-    the combined system must not recommend it. A quick run takes the first few."""
+    the combined system must not recommend it (evaluate.asked_notes: a quick run asks a few of
+    each split)."""
     def withdrawn(note):
         drug = expected_treatment(old, note).drug
         return drug is not None and drug in new.drugs and new.drugs[drug].status == "withdrawn"
-    return quick_sample([n for n in notes if n.split != "train" and withdrawn(n)])
+    return asked_notes([n for n in notes if n.split != "train" and withdrawn(n)])
 
 
 def prescribed(diagnosed: list[Diagnosed]) -> list[str | None]:
@@ -192,7 +191,8 @@ def prescribed(diagnosed: list[Diagnosed]) -> list[str | None]:
 
 def changed_treatment_notes(old: World, new: World, notes: list[Note]) -> list[Note]:
     """The notes whose right treatment at `new` differs from the one at `old` (a new dose, or a drug
-    that did not exist), where `new` has one. A quick run takes the first few of each of the two."""
-    return quick_sample([n for n in notes if expected_treatment(old, n) != expected_treatment(new, n)
-                         and expected_treatment(new, n).drug is not None],
-                        lambda n: expected_treatment(old, n).drug is None)
+    that did not exist), where `new` has one (evaluate.asked_notes: a quick run asks a few of each
+    of the two)."""
+    return asked_notes([n for n in notes if expected_treatment(old, n) != expected_treatment(new, n)
+                        and expected_treatment(new, n).drug is not None],
+                       lambda n: expected_treatment(old, n).drug is None)

@@ -1,13 +1,22 @@
-"""The comparison table of notebook 05: fine-tuning vs retrieval on five dimensions, each cell
-filled with what notebooks 01-04 measured (their saved results, utils/tasks/results.py).
+"""Notebook 05's comparison: the table of fine-tuning vs retrieval on five dimensions, each cell
+filled with what notebooks 01-04 measured (their saved results, utils/tasks/results.py), and the
+summary figure that the README shows.
 """
 from __future__ import annotations
 
 import html
+import os
+import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 
+import matplotlib.pyplot as plt
+
+from utils.core.config import REPO_ROOT
+from utils.core.plots import accuracy_bars
 from utils.tasks.prompts import FEW_SHOT_NOTES
 from utils.tasks.results import Latency, SeriesResults
+from utils.tasks.systems import SYSTEMS, colours, label, labelled
 
 DIMENSIONS = ("primary use case", "knowledge updates", "cost structure", "accuracy for facts",
               "ideal application")
@@ -15,10 +24,6 @@ APPROACHES = ("fine-tuning", "retrieval")
 # Question kinds as a learner reads them.
 KIND_NAMES = {"trained": "trained phrasing", "paraphrase": "paraphrase", "reversed": "reversed",
               "documented": "only in the leaflets"}
-# Notebook 04's systems, by the names every notebook, table and figure gives them.
-FINE_TUNED, BASE_READER, READER = "fine-tuned, closed book", "retrieval + base reader", "retrieval + reader adapter"
-# Notebook 03's constrained-decoding systems whose figures the table quotes.
-GRAMMAR_ONLY, ADAPTER_ALONE = "base, instruction + constraint", "adapter alone"
 
 
 def _pct(x: float) -> str:
@@ -31,7 +36,7 @@ class Headline:
     tuned: dict[str, float]  # fine-tuned, right by question kind (KIND_NAMES)
     retrieval: dict[str, float]  # the reader adapter with retrieval and the threshold
     retrieval_base: dict[str, float]  # the base model with two worked examples reading the same leaflets
-    heldout: dict[str, float]  # the held-out wordings, mean over their kinds: system -> right
+    heldout: dict[str, float]  # the held-out wordings, mean over their kinds: system id -> right
     tuned_abstains: float  # on unknown drugs
     retrieval_abstains: float
     retrieval_base_abstains: float
@@ -71,7 +76,7 @@ def headline(results: SeriesResults) -> Headline:
         year_retrain_minutes=drift.retrain_year_seconds[-1] / 60,
         xml_zero_shot=xml.learning_curve[0]["unseen_style"]["valid"], xml_few_shot=xml.few_shot["valid"],
         xml_adapter=xml.final_unseen_styles["valid"], xml_fields=xml.final_unseen_styles["fields"],
-        xml_grammar=xml.constrained[GRAMMAR_ONLY], xml_adapter_same_notes=xml.constrained[ADAPTER_ALONE],
+        xml_grammar=xml.constrained["base_constrained"], xml_adapter_same_notes=xml.constrained["xml_adapter"],
         year_edits_seconds=rag.edits_year_seconds, reindex_ms=rag.reindex_seconds * 1000,
         fresh_after_edit=rag.reader_changed_after_edit, latency_closed_book=rag.latency_closed_book,
         latency_rag=rag.latency_reader, recall=min(rag.recall_at_1.values()))
@@ -113,13 +118,13 @@ def comparison_rows(results: SeriesResults) -> list[tuple[str, str, str]]:
          f"{h.year_edits_seconds * 1000:.0f} ms of re-indexing."),
         ("accuracy for facts",
          f"Notebook 01, every question: {kinds(h.tuned)}; on question wordings written before any tuning "
-         f"(held-out, mean over kinds) {_pct(h.heldout[FINE_TUNED])}; unknown drugs: it invents an answer "
+         f"(held-out, mean over kinds) {_pct(h.heldout['fine_tuned'])}; unknown drugs: it invents an answer "
          f"{_pct(1 - h.tuned_abstains)} of the time, and {_pct(1 - h.control_kept)} of general-knowledge answers "
          f"were lost.",
-         f"Notebook 04, every third question: retrieval + reader adapter {kinds(h.retrieval)}; retrieval + base "
-         f"reader (the base model with 2 worked examples): {kinds(h.retrieval_base)}; on question wordings written "
-         f"before any tuning (held-out, mean over kinds) {_pct(h.heldout[READER])} and "
-         f"{_pct(h.heldout[BASE_READER])}; unknown drugs: it says it does not know {_pct(h.retrieval_abstains)} "
+         f"Notebook 04, every third question: {label('reader')} {kinds(h.retrieval)}; {label('base_reader')} "
+         f"(the base model with 2 worked examples): {kinds(h.retrieval_base)}; on question wordings written "
+         f"before any tuning (held-out, mean over kinds) {_pct(h.heldout['reader'])} and "
+         f"{_pct(h.heldout['base_reader'])}; unknown drugs: it says it does not know {_pct(h.retrieval_abstains)} "
          f"of the time (score threshold)."),
         ("ideal application",
          "A task the model cannot learn from a prompt: here reading messy notes into the diagnosis XML's "
@@ -139,3 +144,46 @@ def rows_html(rows: list[tuple[str, str, str]]) -> str:
                    + "".join(f"<td style='{style}'>{html.escape(c)}</td>" for c in cells) + "</tr>"
                    for d, *cells in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+# ---------------------------------------------------------------- the summary figure
+
+# The README's figure: drawn from notebook 05's own run, written only when a maintainer asks.
+SUMMARY_FIGURE = REPO_ROOT / "docs" / "figures" / "summary.png"
+WRITE_FIGURES = "FTRAG_WRITE_FIGURES"  # =1: write the README's figures (benchmarks/notebooks.py --write sets it)
+
+
+def summary_figure(h: Headline, formats: dict[str, float], notes: int, path: Path = SUMMARY_FIGURE):
+    """Notebook 05's summary in three panels: facts by question kind (`headline`), the cost of one
+    update (the incremental update marked with the unchanged facts it erased), and valid XML by
+    system, `formats` (system id -> share), measured on the same `notes` notes.
+
+    Also written to `path`, the README's figure, when FTRAG_WRITE_FIGURES=1: only a maintainer's
+    run rewrites a file in the repository, never a learner's or a test's."""
+    fig, (facts, update, xml) = plt.subplots(1, 3, figsize=(14, 4.2), width_ratios=[2.6, 1.2, 1])
+    readers = {"fine_tuned": (h.tuned, h.tuned_abstains), "base_reader": (h.retrieval_base, h.retrieval_base_abstains),
+               "reader": (h.retrieval, h.retrieval_abstains)}
+    # the world's kinds, the held-out wordings' mean, the unknown drugs
+    by_kind = {system: {**acc, "held-out\nwordings": h.heldout[system], "unknown drug\n(abstains)": abstains}
+               for system, (acc, abstains) in readers.items()}
+    accuracy_bars(labelled(by_kind), "Facts: right answers by question kind", ax=facts, colors=colours())
+    facts.tick_params(axis="x", labelsize=8)
+    seconds = {"full_retrain": h.retrain_seconds, "incremental_update": h.update_seconds,
+               "edit_documents": h.reindex_ms / 1000}
+    bars = update.bar(range(3), list(seconds.values()), color=[colours()[label(k)] for k in seconds])
+    update.bar_label(bars, labels=[f"{v:.0f} s" if v >= 1 else f"{v * 1000:.1f} ms" for v in seconds.values()],
+                     fontsize=8, padding=1)
+    # An update that is cheap because it erased what it was not shown is no option: say so on the bar.
+    erased = f"incremental\nupdate (erased\n{1 - h.update_kept:.0%} of the\nunchanged facts)"
+    update.set_xticks(range(3), ["full\nretrain", erased, "edit\ndocuments"], fontsize=8)
+    update.get_xticklabels()[1].set_color("#b2182b")
+    update.set(yscale="log", ylim=(1e-4, 1e3), ylabel="seconds (log)", title="Updates: one change of facts")
+    bars = xml.bar(range(len(formats)), [v * 100 for v in formats.values()],
+                   color=[SYSTEMS[system].colour for system in formats])
+    xml.bar_label(bars, fmt="%.0f", fontsize=8, padding=1)
+    xml.set_xticks(range(len(formats)), [textwrap.fill(label(system), 14) for system in formats], fontsize=8)
+    xml.set(ylim=(0, 110), ylabel=f"valid XML (% of {notes} notes)", title="Format: valid XML")
+    fig.tight_layout()
+    if os.environ.get(WRITE_FIGURES, "").strip() not in ("", "0"):
+        fig.savefig(path, dpi=100)
+    return fig

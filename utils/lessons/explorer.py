@@ -3,8 +3,9 @@ their answers side by side with the leaflet a retrieval system read and each mod
 then edit a leaflet and ask again.
 
 The logic is plain functions (closed_book, with_retrieval, ask, edit_leaflet, render_text,
-render_html). The Explorer only wires them to widgets, and its buttons call plain methods
-(ask_clicked, save_clicked), so the tests and Explorer.demo run the same code as a click.
+render_html); the lessons' systems are named by their ids (utils.tasks.systems) and shown by their
+labels. The Explorer only wires them to widgets, and its buttons call plain methods (ask_clicked,
+save_clicked), so the tests and Explorer.demo run the same code as a click.
 """
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from utils.core.generation import generate
 from utils.lessons.combined import diagnose
 from utils.tasks.prompts import passage_text, qa_prompt, reader_prompt
 from utils.tasks.retrieval import did_you_mean
+from utils.tasks.systems import label
 from utils.tasks.world import UNKNOWN
 
-KINDS = {"question": "question", "note": "clinical note"}  # System.accepts -> what the learner sees
+KINDS = {"question": "question", "note": "clinical note"}  # Answerer.accepts -> what the learner sees
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,10 @@ class Reply:
 
 
 @dataclass(frozen=True)
-class System:
-    name: str  # e.g. "base", "fact-tuned", "retrieval + reader", "combined"
+class Answerer:
+    """A system as the explorer asks it: its name (a label of utils.tasks.systems for the lessons'
+    systems), what it accepts, and the function that answers."""
+    name: str
     accepts: str  # "question" or "note"
     answer: Callable[[str], Reply]
 
@@ -44,34 +48,36 @@ class System:
             raise ValueError(f"System {self.name!r} accepts {self.accepts!r}: use one of {list(KINDS)}.")
 
 
-def closed_book(name: str, model, tokenizer, prompt=qa_prompt) -> System:
-    """A model answering a question from its weights alone."""
+def closed_book(system: str, model, tokenizer, prompt=qa_prompt) -> Answerer:
+    """The system with id `system` (e.g. "fine_tuned"): a model answering a question from its weights
+    alone."""
     def answer(question: str) -> Reply:
         [a] = generate(model, tokenizer, [prompt(question)], progress=False)
         return Reply(a.text, a.probability)
-    return System(name, "question", answer)
+    return Answerer(label(system), "question", answer)
 
 
-def with_retrieval(name: str, model, tokenizer, retriever, threshold: float, shots=()) -> System:
-    """A model reading the best leaflet before the question, the prompt of utils.tasks.rag.rag_prompt
-    (k=1); below `threshold` it says "unknown" without asking the model, as abstain_below does, and
-    which leaflet names are close to a word of the question (a misspelt name finds nothing)."""
+def with_retrieval(system: str, model, tokenizer, retriever, threshold: float, shots=()) -> Answerer:
+    """The system with id `system` (e.g. "reader"): a model reading the best leaflet before the
+    question, the prompt of utils.tasks.rag.rag_prompt (k=1). Where `retriever.best` finds no
+    passage it says "unknown" without asking the model, and which leaflet names are close to a word
+    of the question (a misspelt name finds nothing); the best leaflet is shown either way."""
     def answer(question: str) -> Reply:
-        [top] = retriever.search(question, 1)
+        found = retriever.best(question, threshold)
+        top = found or retriever.search(question, 1)[0]
         read = dict(passage=passage_text(top.text), score=top.score, drug=top.drug)
-        if top.score < threshold:
+        if found is None:
             hint = did_you_mean(question, retriever.documents)
             return Reply(f"{UNKNOWN} ({hint})" if hint else UNKNOWN, None, **read)
         [a] = generate(model, tokenizer, [reader_prompt(read["passage"], question, shots)], progress=False)
         return Reply(a.text, a.probability, **read)
-    return System(name, "question", answer)
+    return Answerer(label(system), "question", answer)
 
 
-def combined_system(name: str, xml_model, reader, tokenizer, retriever, threshold: float,
-                    constraint=None) -> System:
+def combined_system(xml_model, reader, tokenizer, retriever, threshold: float, constraint=None) -> Answerer:
     """Notebook 05's combined system on one note (utils.lessons.combined.diagnose, its step 1 under
-    `constraint`): the diagnosis XML, and the leaflet its treatment was read from. No single
-    probability: two adapters wrote parts of it."""
+    `constraint`; without one, the system "adapter + retrieval"): the diagnosis XML, and the leaflet
+    its treatment was read from. No single probability: two adapters wrote parts of it."""
     def answer(note: str) -> Reply:
         [d] = diagnose(xml_model, reader, tokenizer, retriever, threshold, [note], constraint)
         if d.treatment is None:
@@ -79,10 +85,10 @@ def combined_system(name: str, xml_model, reader, tokenizer, retriever, threshol
         p = d.treatment.passage
         text = f"{d.xml} ({d.warning})" if d.warning else d.xml
         return Reply(text, None, passage=passage_text(p.text), score=p.score, drug=p.drug)
-    return System(name, "note", answer)
+    return Answerer(label("adapter_retrieval" if constraint is None else "combined"), "note", answer)
 
 
-def ask(systems: list[System], text: str, kind: str) -> dict[str, Reply]:
+def ask(systems: list[Answerer], text: str, kind: str) -> dict[str, Reply]:
     """The reply of every system that accepts `kind`, by name, in the order given.
 
     An error inside a system propagates, so that called from a cell it shows its traceback; the
@@ -186,7 +192,7 @@ class Explorer:
     Show it with `display(explorer.widget)`; where widgets do not render, print `explorer.demo(...)`.
     """
 
-    def __init__(self, systems: list[System], retriever, examples: dict[str, list[str]]):
+    def __init__(self, systems: list[Answerer], retriever, examples: dict[str, list[str]]):
         if set(examples) - set(KINDS):
             raise ValueError(f"examples has kinds {sorted(set(examples) - set(KINDS))}: use {list(KINDS)}.")
         self.systems = [replace(s, answer=_error_as_reply(s.answer)) for s in systems]
@@ -251,7 +257,7 @@ class Explorer:
         self._say("answering ...")
         try:
             self.last_replies = ask(chosen, text, self.kind.value)
-        except (ValueError, TypeError) as error:  # nothing to ask, no system ticked, a bad System
+        except (ValueError, TypeError) as error:  # nothing to ask, no system ticked, a bad Answerer
             self.last_replies, self.answers.value = {}, ""
             self._say(str(error), error=True)
             return

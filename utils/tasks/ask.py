@@ -2,12 +2,14 @@
 "unknown" where no document matches the question well enough.
 
     docs = Documents("my_docs")                       # every .md and .txt file: one passage each
-    docs.calibrate(answerable=[...], unanswerable=[...])   # optional: a threshold from your questions
+    docs.calibrate(answerable=[...], unanswerable=[...])   # the folder's threshold, from your questions
     for reply in docs.ask(reader, tokenizer, ["How many days of leave do I get?"]):
         print(reply)    # answer, the file it was read from, the search score, the reader's confidence
 
-The pieces are those of notebook 04 (Retriever, choose_threshold, read_found); this module only
-reads a folder and says where each answer came from.
+The pieces are those of notebook 04 (Retriever.best, choose_threshold, read_found); this module only
+reads a folder and says where each answer came from. BM25 scores grow with how rare the matching
+words are in the folder, so no threshold fits every folder: each is calibrated on its own questions
+before it is asked anything.
 """
 from __future__ import annotations
 
@@ -22,10 +24,6 @@ from utils.tasks.scoring import is_unknown_answer
 from utils.tasks.world import UNKNOWN
 
 SUFFIXES = (".md", ".txt")
-# BM25 scores have no fixed scale: they grow with how rare the matching words are in the folder. On the
-# bundled world the threshold chosen from the scores is 0.96 (notebook 04); 1.0 is a starting point,
-# and calibrate() picks one from questions about your own documents.
-DEFAULT_THRESHOLD = 1.0
 
 
 def read_folder(folder: str | Path) -> dict[str, str]:
@@ -60,7 +58,7 @@ def read_folder(folder: str | Path) -> dict[str, str]:
 class Reply:
     question: str
     answer: str  # "unknown" when the system abstains
-    source: str | None  # the best-matching file (read when it scored at least the threshold); None: no match
+    source: str | None  # the best-matching file (read unless Retriever.best abstained); None: no match
     score: float  # its BM25 score for the question; 0 when no word of the question is in any file
     confidence: float | None  # the reader's probability of its answer; None when it was not asked
     threshold: float
@@ -80,30 +78,33 @@ class Reply:
 
 
 class Documents:
-    """A folder of documents to ask questions of, with a score threshold below which it abstains."""
+    """A folder of documents to ask questions of, with a score threshold below which it abstains.
 
-    def __init__(self, folder: str | Path, threshold: float = DEFAULT_THRESHOLD):
+    threshold: one that `calibrate` chose for this folder before; without it, call `calibrate`
+    before asking."""
+
+    def __init__(self, folder: str | Path, threshold: float | None = None):
         self.folder = Path(folder)
         self.retriever = Retriever(read_folder(folder))
         self.threshold = threshold
 
-    def top_score(self, question: str) -> float:
-        """The best file's BM25 score for the question (0: no word of it in any file)."""
-        return self.retriever.search(question, 1)[0].score if _searchable(_checked(question)) else 0.0
-
     def calibrate(self, answerable: list[str], unanswerable: list[str]) -> float:
-        """Set the threshold from the scores of questions the documents answer and questions they do
-        not (a few of each): the cut that misclassifies fewest, mid-gap (retrieval.choose_threshold)."""
-        self.threshold = choose_threshold([self.top_score(q) for q in answerable],
-                                          [self.top_score(q) for q in unanswerable])
+        """Set the threshold from questions the documents answer and questions they do not (a few of
+        each, each naming what it asks about): retrieval.choose_threshold, as notebook 04 does."""
+        self.threshold = choose_threshold(self.retriever, answerable, unanswerable)
         return self.threshold
 
     def ask(self, model, tokenizer, questions: str | list[str], shots=()) -> list[Reply]:
         """A Reply for each question: the reader's answer from the best-matching file, or "unknown"
-        (not asked) where that file scores below the threshold or nothing matches.
+        (not asked) where Retriever.best abstains: that file scores below the threshold, or nothing
+        matches.
 
         model: a reader, e.g. recipes.reader_tuned_model(base, tokenizer)[0]; or the base model with
         shots=rag.few_shot(...) examples."""
+        if self.threshold is None:
+            raise ValueError(f"{self.folder}: no threshold yet. BM25 scores grow with the words of a folder, so "
+                             f"each folder needs its own: call docs.calibrate(answerable=[...], unanswerable=[...]) "
+                             f"with a few questions your documents answer and a few they do not, then ask.")
         questions = [questions] if isinstance(questions, str) else list(questions)
         searchable = [_searchable(_checked(q)) for q in questions]
         answers = iter(read_found(model, tokenizer, [q for q, ok in zip(questions, searchable) if ok],
@@ -113,9 +114,9 @@ class Documents:
             if not ok:
                 replies.append(Reply(question, UNKNOWN, None, 0.0, None, self.threshold))
                 continue
-            answer, best = next(answers), self.retriever.search(question, 1)[0]
+            answer, top = next(answers), self.retriever.search(question, 1)[0]
             replies.append(Reply(question, answer.text if answer else UNKNOWN,
-                                 best.drug if best.score > 0 else None, best.score,
+                                 top.drug if top.score > 0 else None, top.score,
                                  answer.probability if answer else None, self.threshold))
         return replies
 

@@ -1,4 +1,5 @@
-"""Closed-book evaluation: ask a model every question (or clinical note) and score its answers.
+"""Evaluation: ask a model every question (or clinical note), closed book or with retrieval, and
+score its answers.
 
 The generation is utils/core/generation.py, the scoring rules utils/tasks/scoring.py; a quick run
 (utils.core.config.quick) asks a few of each kind.
@@ -9,6 +10,7 @@ from utils.core.config import quick, quick_sample
 from utils.core.generation import generate, rank_of_right_answer
 from utils.tasks.clinical import Note
 from utils.tasks.prompts import note_prompt, qa_prompt
+from utils.tasks.rag import abstained, read_found
 from utils.tasks.scoring import Result, Scored, is_correct, score_answers
 from utils.tasks.world import Question
 
@@ -31,6 +33,25 @@ def evaluate_groups(model, tokenizer, groups: dict[str, list[Question]], prompt=
         results[name] = [Result(q, a, is_correct(q, a.text)) for q, a in zip(qs, answers[start:start + len(qs)])]
         start += len(qs)
     return results
+
+
+def evaluate_with_retrieval(model, tokenizer, questions: list[Question], retriever, threshold: float, shots=(),
+                            **generate_kwargs) -> list[Result]:
+    """The retrieval system as it runs, scored: "unknown" at once where `retriever.best` finds no
+    passage, the reader's answer from the passage elsewhere (rag.read_found). The results of
+    rag.abstain_below(evaluate(...)), without generating the answers it would throw away. A quick run
+    asks a few questions of each kind."""
+    questions = quick_sample(questions, lambda q: q.kind)
+    answers = read_found(model, tokenizer, [q.text for q in questions], retriever, threshold, shots,
+                         **generate_kwargs)
+    return [abstained(q) if a is None else Result(q, a, is_correct(q, a.text)) for q, a in zip(questions, answers)]
+
+
+def asked_notes(notes: list[Note], group=lambda note: note.split) -> list[Note]:
+    """The clinical notes an evaluation written elsewhere asks, e.g. notebook 05's
+    (utils.lessons.combined): all of them in a full run, a few of each group (by default each split)
+    in a quick run, in their order."""
+    return quick_sample(notes, group)
 
 
 def ranked_choice(model, tokenizer, questions: list[Question], candidates: list[str], prompt=qa_prompt,

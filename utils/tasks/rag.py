@@ -1,12 +1,13 @@
 """Retrieval-augmented answering: retrieve the best leaflet, put it before the question, and abstain
-("unknown") where no leaflet matches well enough, without asking the model.
+("unknown") where `Retriever.best` finds no passage, without asking the model.
 
-The prompt itself is utils.tasks.prompts.reader_prompt; the search, utils.tasks.retrieval; the reader adapter that
-answers from the passage, utils.lessons.recipes.reader_tuned_model.
+The prompt itself is utils.tasks.prompts.reader_prompt; the search and the abstention rule,
+utils.tasks.retrieval; the reader adapter that answers from the passage,
+utils.lessons.recipes.reader_tuned_model; the retrieval system evaluated on the world's questions,
+utils.tasks.evaluate.evaluate_with_retrieval.
 """
 from __future__ import annotations
 
-from utils.core.config import quick_sample
 from utils.core.generation import Answer, generate
 from utils.tasks.prompts import TWO_SHOTS, passage_text, reader_prompt
 from utils.tasks.scoring import Result, is_correct
@@ -34,40 +35,22 @@ def few_shot(worlds: list[World]) -> tuple[tuple[str, str, str], ...]:
     return TWO_SHOTS
 
 
-def found(question: str, retriever, threshold: float):
-    """The best passage for `question`, or None when it scores below `threshold` or no word of the
-    question is in any document (every score 0: the "best" passage is then just the first one)."""
-    best = retriever.search(question, 1)[0]
-    return best if best.score >= threshold and best.score > 0 else None
-
-
-def _abstained(question: Question) -> Result:
+def abstained(question: Question) -> Result:
+    """The result of saying "unknown" to `question` (right only for a drug that does not exist)."""
     return Result(question, Answer(UNKNOWN, 1.0), is_correct(question, UNKNOWN))
 
 
 def abstain_below(results: list[Result], retriever, threshold: float) -> list[Result]:
-    """The same results, but "unknown" wherever the best passage for the question scored below
-    `threshold`: the system then says it does not know instead of letting the reader guess."""
-    return [r if found(r.question.text, retriever, threshold) else _abstained(r.question) for r in results]
+    """The same results, but "unknown" wherever `retriever.best` finds no passage for the question:
+    the system then says it does not know instead of letting the reader guess."""
+    return [r if retriever.best(r.question.text, threshold) else abstained(r.question) for r in results]
 
 
 def read_found(model, tokenizer, questions: list[str], retriever, threshold: float, shots=(),
                **generate_kwargs) -> list[Answer | None]:
     """The reader's answer to each question from its best passage (rag_prompt), or None where
-    `found` finds no passage: those are never generated."""
-    hits = [found(q, retriever, threshold) for q in questions]
+    `retriever.best` finds no passage: those are never generated."""
+    hits = [retriever.best(q, threshold) for q in questions]
     prompt = rag_prompt(retriever, shots)
     read = iter(generate(model, tokenizer, [prompt(q) for q, hit in zip(questions, hits) if hit], **generate_kwargs))
     return [next(read) if hit else None for hit in hits]
-
-
-def read_or_abstain(model, tokenizer, questions: list[Question], retriever, threshold: float, shots=(),
-                    **generate_kwargs) -> list[Result]:
-    """The retrieval system as it runs: "unknown" at once where the best passage scores below
-    `threshold`, the reader's answer from the passage elsewhere. The results of
-    abstain_below(evaluate(...)), without generating the answers it would throw away. A quick
-    run asks a few questions of each kind."""
-    questions = quick_sample(questions, lambda q: q.kind)
-    answers = read_found(model, tokenizer, [q.text for q in questions], retriever, threshold, shots,
-                         **generate_kwargs)
-    return [_abstained(q) if a is None else Result(q, a, is_correct(q, a.text)) for q, a in zip(questions, answers)]

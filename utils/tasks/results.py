@@ -1,5 +1,6 @@
 """What notebooks 01-04 measured, one dataclass each, saved as JSON under the cache folder so that a
-later notebook (04, 05) can reuse it.
+later notebook (04, 05) can reuse it. A result per system is keyed by the system's id
+(utils.tasks.systems), never by its label, so that a relabel changes no saved key.
 
 Every notebook still runs alone: `results_of` runs the notebook that measures what is missing. A
 field a notebook forgets is a TypeError in that notebook's own last cell, not a KeyError at the end of
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from utils.core.config import REPO_ROOT, artifacts_dir
+from utils.tasks.systems import SYSTEMS, SystemId
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 
@@ -73,7 +75,7 @@ class XmlTuningResults:
     zero_shot: dict[str, float]  # the base model with the instruction, every third held-out note
     few_shot: dict[str, float]  # ... with three worked examples too
     learning_curve: dict[int, dict[str, dict[str, float]]]  # training notes (0: zero-shot) -> split -> summary
-    constrained: dict[str, dict[str, float]]  # constrained decoding: system -> summary, every third held-out note
+    constrained: dict[SystemId, dict[str, float]]  # constrained decoding: system -> summary, every third held-out note
     final_trained_styles: dict[str, float]
     final_unseen_styles: dict[str, float]
     condition_right_never_trained: float
@@ -103,7 +105,7 @@ class RetrievalResults:
     reader: dict[str, float]  # the reader adapter, the same every third question
     # the sealed held-out wordings (utils/lessons/wordings.py), every third drug of each kind:
     # system -> held-out kind -> right
-    heldout_wordings: dict[str, dict[str, float]]
+    heldout_wordings: dict[SystemId, dict[str, float]]
     reader_changed_after_edit: float  # changed facts right once the t1 leaflets are in
     base_changed_before_edit: float
     base_changed_after_edit: float
@@ -145,7 +147,8 @@ class StaleResults(ValueError):
 
 def _decode(kind, value):
     """A JSON value as `kind`: a dataclass (its fields exactly), dict[K, V] (keys K again: JSON keys
-    are strings), list[V], or a plain int, float or str."""
+    are strings), list[V], a SystemId (an id of utils.tasks.systems.SYSTEMS: a label, or an id
+    since renamed, makes the file stale), or a plain int, float or str."""
     if dataclasses.is_dataclass(kind):
         if not isinstance(value, dict):
             raise StaleResults(f"{kind.__name__}: expected an object, found {type(value).__name__}")
@@ -162,6 +165,10 @@ def _decode(kind, value):
         return [_decode(args[0], v) for v in value]
     if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
+    if kind is SystemId:
+        if value in SYSTEMS:
+            return value
+        raise StaleResults(f"{value!r} is no system id (utils/tasks/systems.py)")
     if kind is int and isinstance(value, str) and value.lstrip("-").isdigit():  # a JSON key
         return int(value)
     if kind in (int, str) and type(value) is kind:

@@ -1,10 +1,14 @@
-"""A small retriever: BM25 over the world's leaflets, with the bm25s package doing the work.
+"""A small retriever: BM25 over the world's leaflets, with the bm25s package doing the work, and the
+one abstention rule (`Retriever.best`) and its one calibration (`choose_threshold`).
 
 One passage per leaflet: a leaflet is one paragraph of about 55 words (~80 model tokens) about one
 drug, so splitting it would only separate a fact from the drug name it belongs to.
 
 Editing a document and re-indexing is the whole "update" of a retrieval system; `update` times it,
 to compare with the minute a fine-tuned model needs to learn the same change.
+
+BM25 scores have no fixed scale (a word weighs more the fewer documents contain it), so a threshold
+belongs to one corpus: each is calibrated on its own questions, never typed in.
 """
 from __future__ import annotations
 
@@ -21,11 +25,10 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 from utils.core.datafiles import without_heading
 
 # Stopwords: bm25s's longer English list ("en_plus"; its short list keeps "what", "which", "who"),
-# plus the words with which questions *ask* about a drug and that some leaflet templates happen to
-# contain. Kept, "Which drug treats scabies?" found the leaflets saying "The drug ... treats"
-# before the one saying "scabies" (measured: 2 of 8 reversed questions on an 8-leaflet corpus,
-# 1 of 40 on the full world). No stemming: names and conditions, the words that pick a leaflet,
-# appear in questions exactly as in leaflets (a stemmer changed no retrieval here).
+# plus the words with which questions *ask* about a drug and that some leaflet templates contain:
+# kept, they rank "The drug ... treats" above the leaflet that names the condition asked about.
+# No stemming: names and conditions, the words that pick a leaflet, appear in questions exactly as
+# in leaflets.
 DOMAIN_STOPWORDS = ["drug", "drugs", "medicine", "medicines", "treat", "treats", "treated",
                     "treatment", "used", "prescribe", "prescribed"]
 STOPWORDS = sorted(set(STOPWORDS_EN_PLUS) | set(DOMAIN_STOPWORDS))
@@ -97,6 +100,20 @@ class Retriever:
         best = np.argsort(-scores, kind="stable")[:k]
         return [Passage(self._names[i], self.documents[self._names[i]], float(scores[i])) for i in best]
 
+    def top_score(self, query: str) -> float:
+        """The best passage's score for `query`: what a threshold is compared with."""
+        return self.search(query, 1)[0].score
+
+    def best(self, question: str, threshold: float) -> Passage | None:
+        """The passage a system reads to answer `question`, or None: then it abstains ("unknown")
+        without asking a model. None when the best passage scores below `threshold` or 0 (no word
+        of the question is in any document: the "best" one is then just the first).
+
+        The one abstention rule: the RAG path, the combined system, the explorer, ask-your-docs and
+        benchmarks/reader.py all abstain exactly where this returns None."""
+        top = self.search(question, 1)[0]
+        return top if top.score >= threshold and top.score > 0 else None
+
 
 def near_names(question: str, names: Iterable[str], cutoff: float = 0.8) -> dict[str, list[str]]:
     """Words of the question that are no name in `names` but close to one (a misspelling, e.g.
@@ -143,19 +160,25 @@ def split_by_drug(questions: list) -> tuple[list, list]:
     return [q for q in questions if q.drug in calibration], [q for q in questions if q.drug not in calibration]
 
 
-def top_scores(retriever: Retriever, questions: list) -> tuple[list[float], list[float]]:
-    """The best passage's score for each answerable question, and for each question about a drug
-    that does not exist (kind "unknown"): what choose_threshold separates."""
-    top = [(q.kind == "unknown", retriever.search(q.text, 1)[0].score) for q in questions]
-    return [s for unknown, s in top if not unknown], [s for unknown, s in top if unknown]
+def split_answerable(questions: list) -> tuple[list[str], list[str]]:
+    """(answerable, unanswerable): the texts of the questions a leaflet answers, and of those about a
+    drug that does not exist (kind "unknown"), in their order: what choose_threshold separates."""
+    return ([q.text for q in questions if q.kind != "unknown"],
+            [q.text for q in questions if q.kind == "unknown"])
 
 
-def choose_threshold(known: list[float], unknown: list[float]) -> float:
-    """The top-score threshold that misclassifies the fewest questions (answerable ones must score
-    at least it, unanswerable ones below it), in the middle of its gap so new data has a margin."""
+def choose_threshold(retriever: Retriever, answerable: Iterable[str], unanswerable: Iterable[str]) -> float:
+    """The one calibration of `Retriever.best`: the threshold on the best passage's score that
+    misclassifies the fewest of these questions (an answerable one must score at least it, an
+    unanswerable one below it), in the middle of its gap so that new questions have a margin.
+
+    answerable: questions the documents answer; unanswerable: questions they do not (a few of each
+    will do). Scores grow with the corpus: calibrate on the documents the threshold will serve."""
+    known = [retriever.top_score(q) for q in answerable]
+    unknown = [retriever.top_score(q) for q in unanswerable]
     if not known or not unknown:
-        raise ValueError("choose_threshold needs top scores of both answerable (known) and "
-                         "unanswerable (unknown) questions")
+        raise ValueError(f"choose_threshold needs questions the documents answer and questions they do "
+                         f"not, a few of each (got {len(known)} answerable, {len(unknown)} unanswerable)")
     cuts = sorted(set(known) | set(unknown))
     # A cut between two neighbouring scores, plus one above all: every way of splitting them.
     candidates = [(a + b) / 2 for a, b in zip(cuts, cuts[1:])] + [cuts[-1] + 1]

@@ -24,9 +24,6 @@ def name(path: Path) -> str:
     return path.relative_to(NOTEBOOKS).as_posix()
 
 
-CONVERTED = ALL
-
-
 def code(path: Path) -> list[str]:
     nb = json.loads(path.read_text(encoding="utf-8"))
     return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
@@ -39,10 +36,10 @@ def reference_file(path: Path) -> Path:
 
 
 def test_there_are_notebooks_of_every_kind():
-    assert {p.parent.name for p in CONVERTED} == {"notebooks", "exercises", "solutions"}
+    assert {p.parent.name for p in ALL} == {"notebooks", "exercises", "solutions"}
 
 
-@pytest.mark.parametrize("path", CONVERTED, ids=name)
+@pytest.mark.parametrize("path", ALL, ids=name)
 def test_no_test_machinery_in_the_cells(path):
     for source in code(path):
         assert "NBVAL_" not in source, "nbval markers are cell tags (nbval-check-output), not comments"
@@ -50,14 +47,14 @@ def test_no_test_machinery_in_the_cells(path):
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="not re-executed yet"))
-                                  if name(p) in NOT_YET_EXECUTED else p for p in CONVERTED], ids=name)
+                                  if name(p) in NOT_YET_EXECUTED else p for p in ALL], ids=name)
 def test_no_output_prints_a_reference_figure(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     printed = ["".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])]
     assert not [text for text in printed if "(reference " in text]
 
 
-@pytest.mark.parametrize("path", CONVERTED, ids=name)
+@pytest.mark.parametrize("path", ALL, ids=name)
 def test_every_expect_has_an_entry_in_the_notebooks_references_and_every_entry_is_used(path):
     sources = code(path)
     used = [found for source in sources for found in EXPECT_NAME.findall(source)]

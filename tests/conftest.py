@@ -15,13 +15,9 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, 
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 import utils.tasks.results as saved
-from utils.core.config import DATA_DIR, quick, seed_everything
+from utils.core.config import DATA_DIR, seed_everything
 from utils.tasks.prompts import qa_prompt
 from utils.tasks.world import load_world
-
-# The tests (and nbval's notebook runs) check the bundled data and its committed outputs: a learner's
-# own data folder (FTRAG_DATA) must not change what they read. Tests of the setting set it themselves.
-os.environ.pop("FTRAG_DATA", None)
 
 VOCAB_SIZE = 512
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -143,19 +139,6 @@ def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("FTRAG_CACHE", str(path))
     monkeypatch.delenv("FTRAG_QUICK", raising=False)
     return path
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under FTRAG_QUICK the notebooks print other numbers than their committed outputs: nbval
-    would fail on every checked cell, so its items are skipped and the quick run is left to
-    tests/test_notebooks_quick.py."""
-    if not quick():
-        return
-    skip = pytest.mark.skip(reason="FTRAG_QUICK is set: outputs differ from the committed ones; "
-                                   "run tests/test_notebooks_quick.py for the quick run")
-    for item in items:
-        if item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid:
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

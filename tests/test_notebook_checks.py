@@ -12,11 +12,6 @@ from utils.lessons.checks import REFERENCES, load_references
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 ALL = sorted(NOTEBOOKS.rglob("*.ipynb"))
-# Their committed outputs still print the old reference lines until the notebooks are re-executed
-# (removed then: a strict xfail fails once they pass).
-NOT_YET_EXECUTED = {"00_setup_and_model.ipynb", "01_facts_by_fine_tuning.ipynb", "02_knowledge_drift.ipynb",
-                    "03_behaviour_tuning_xml.ipynb", "04_retrieval.ipynb", "05_side_by_side.ipynb",
-                    "solutions/2_break_the_xml_adapter.ipynb"}
 EXPECT_NAME = re.compile(r'\bexpect\(\s*"([^"]+)"')
 
 
@@ -46,8 +41,7 @@ def test_no_test_machinery_in_the_cells(path):
         assert "needs_full_run" not in source and "claim(lambda" not in source, source
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="not re-executed yet"))
-                                  if name(p) in NOT_YET_EXECUTED else p for p in ALL], ids=name)
+@pytest.mark.parametrize("path", ALL, ids=name)
 def test_no_output_prints_a_reference_figure(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     printed = ["".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])]

@@ -5,9 +5,9 @@ import dataclasses
 import matplotlib
 import matplotlib.pyplot as plt
 import pytest
-from conftest import SERIES as RESULTS
 from matplotlib.colors import to_hex
 
+from conftest import SERIES as RESULTS
 from utils.core.config import REPO_ROOT
 from utils.core.plots import use_style
 from utils.lessons.comparison import (

@@ -1,7 +1,7 @@
 """utils/tasks/evaluate.py: every question (or note) asked, and its answer scored."""
 import pytest
-from conftest import FACTS
 
+from conftest import FACTS
 from utils.tasks.evaluate import evaluate, ranked_choice
 from utils.tasks.scoring import accuracy_by_kind
 from utils.tasks.world import Question

@@ -1,8 +1,8 @@
 """utils/core/generation.py: batched generation, the shared-prefix cache, answer probabilities, latency."""
 import pytest
 import torch
-from conftest import FACTS
 
+from conftest import FACTS
 from utils.core import generation
 from utils.core.batching import encode
 from utils.core.generation import (

@@ -7,9 +7,9 @@ import shutil
 from collections import Counter
 
 import pytest
-from conftest import strings
 
 import utils.tasks.prompts as prompts
+from conftest import strings
 from utils.core.config import DATA_DIR
 from utils.lessons.reader_data import question_frames, reader_examples, synthetic_drugs
 from utils.lessons.wordings import (

@@ -12,8 +12,8 @@ once); what a quick run trains and saves is kept in its quick/ folder, apart fro
 from pathlib import Path
 
 import pytest
-from conftest import USER_CACHE
 
+from conftest import USER_CACHE
 from utils.core.config import REPO_ROOT, quick
 from utils.core.notebook_runner import run_notebook
 

@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
-from conftest import strings
 
+from conftest import strings
 from utils.core.config import DATA_DIR
 from utils.core.datafiles import DataError
 from utils.lessons.reader_data import reader_examples

@@ -6,8 +6,8 @@ from typing import ClassVar
 
 import nbformat
 import pytest
-from conftest import SERIES
 
+from conftest import SERIES
 from utils.core.config import REPO_ROOT
 from utils.tasks.results import (
     NOTEBOOKS,

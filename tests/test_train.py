@@ -10,9 +10,9 @@ import peft
 import pytest
 import torch
 import transformers
-from conftest import FACTS, MEMORISE, build_model
 from transformers import AutoModelForCausalLM
 
+from conftest import FACTS, MEMORISE, build_model
 from utils.core import train as train_mod
 from utils.core.batching import encode, encode_turns
 from utils.core.generation import generate

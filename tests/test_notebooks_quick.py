@@ -9,6 +9,7 @@ minutes on 2 cores; the full test run from an empty cache takes about 35):
 Skipped unless FTRAG_QUICK is set. It uses the cache the run started with (the model is fetched
 once); what a quick run trains and saves is kept in its quick/ folder, apart from full runs'.
 """
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -30,5 +31,16 @@ def test_notebook_runs_in_quick_mode(path, monkeypatch):
         monkeypatch.setenv("FTRAG_CACHE", USER_CACHE)
     else:
         monkeypatch.delenv("FTRAG_CACHE")
+    before = tracked_changes()
     # A failing cell or claim raises CellExecutionError with its traceback; a hung cell times out.
     run_notebook(path, timeout=900)
+    # A run writes only into the cache: a maintainer's `git status` is as it was (the README's figure
+    # is written only when asked for, FTRAG_WRITE_FIGURES=1).
+    assert tracked_changes() == before
+
+
+def tracked_changes() -> str:
+    """`git status` of the tracked files, or "" outside a git checkout."""
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+                            capture_output=True, text=True)
+    return status.stdout if status.returncode == 0 else ""

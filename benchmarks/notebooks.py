@@ -17,12 +17,12 @@ FTRAG_WRITE_FIGURES=1, so the README's summary figure is written.
 
 --record writes benchmarks/series.json: the date, the CPU, whether the cache was empty when the series
 started, and per notebook its wall seconds, peak memory and slowest cells. The README and docs/ quote
-each notebook's time from it, as `quoted_minutes` prints it ("~4 min"), and tests/test_docs.py checks
+each notebook's time from it, as `quoted_minutes` prints it ("~4 min"), and tests/test_series.py checks
 every quote. It times the whole series, so it takes no notebook numbers; the README quotes a first
 run, so record from an empty cache: `--empty-cache --record`, or `--write --record` after deleting
 the repository's .cache/.
 
-Targets on 2 CPU cores: each notebook <= 4 minutes, the series <= 12 minutes, peak RSS <= 3 GB,
+Targets on 2 CPU cores: each notebook <= 4 minutes (04 <= 5), the series <= 12 minutes, peak RSS <= 3 GB,
 first model fetch and convert (notebook 00 on an empty cache) <= 60 s.
 """
 import argparse

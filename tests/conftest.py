@@ -1,5 +1,5 @@
 """Shared fixtures: a tiny random Llama and a tokenizer trained in memory, so the tests of
-utils/core/model.py, train.py and evaluate.py need neither the network nor the real 517 MB model.
+utils/core/model.py, train.py and evaluate.py need neither the network nor the real 538 MB model.
 
 The tokenizer is a byte-level BPE (like SmolLM2's) trained on the world's t0 leaflets and the
 question templates, with SmolLM2's special tokens and a ChatML chat template.

@@ -132,6 +132,25 @@ def test_the_readme_and_guide_quote_the_committed_notebooks():
         assert set(re.findall(r"\b(\d{3}) MB", doc)) == {mb}
 
 
+def test_the_references_quote_notebook_04s_readers():
+    """docs/references.md quotes notebook 04's committed outputs: the two readers by kind (its table "base
+    reader / reader adapter") and the edited facts the reader adapter follows."""
+    retrieval = printed(NOTEBOOKS / "04_retrieval.ipynb")
+    table = retrieval[retrieval.index("base reader reader adapter"):]
+    by_kind = {kind: (int(base), int(reader)) for kind, base, reader in
+               re.findall(r"^(trained|paraphrase|reversed|documented)\s+\d+\s+(\d+)%\s+(\d+)%$", table, re.M)[:4]}
+    changed = int(re.search(r"(\d+) changed facts: right before the edit", retrieval)[1])
+    followed = changed - retrieval.count("  missed: ")
+    assert re.search(rf"reader adapter {round(100 * followed / changed)}%", retrieval)  # the misses are all listed
+    rows = {line.split(",")[0][2:]: line for line in REFERENCES.read_text(encoding="utf-8").splitlines()
+            if line.startswith("| ")}
+    reader = " / ".join(str(by_kind[kind][1]) for kind in ("trained", "paraphrase", "reversed", "documented"))
+    raft = rows["Zhang et al. 2024"]
+    assert f"{reader} %" in raft and f"{followed} of the {changed} edited facts" in raft
+    assert (f"{by_kind['reversed'][0]} % for the base model with two examples, {by_kind['reversed'][1]} % for the "
+            f"reader adapter (notebook 04)") in rows["Berglund et al. 2023"]
+
+
 def markdown_prose(path: Path) -> str:
     """A Markdown file without its fenced code blocks (a `# comment` there is not a heading)."""
     return re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)

@@ -1,3 +1,6 @@
+import math
+
+import numpy as np
 import pytest
 
 from utils.tasks.retrieval import (
@@ -103,6 +106,27 @@ def test_recall_at_k_counts_the_answers_leaflet_among_the_k_best(world):
     outside = next(q for q in world.questions("trained") if q.drug not in retriever.documents)
     assert gold_leaflet(outside) == outside.drug
     assert recall_at(retriever, [reversed_, outside], 1) == recall_at(retriever, [reversed_, outside], 8) == 0.5
+
+
+def bm25_by_hand(word: str, document: list[str], corpus: list[list[str]], k1=1.5, b=0.75) -> float:
+    """One query word's BM25 score for one document, as notebook 04 computes it: bm25s's default
+    "lucene" variant, idf ln(1 + (N - df + 0.5) / (df + 0.5)) times tf / (tf + k1 (1 - b + b len / avg))."""
+    df = sum(word in d for d in corpus)
+    idf = math.log(1 + (len(corpus) - df + 0.5) / (df + 0.5))
+    tf = document.count(word)
+    return idf * tf / (tf + k1 * (1 - b + b * len(document) / np.mean([len(d) for d in corpus])))
+
+
+def test_a_one_word_query_scores_what_the_bm25_formula_gives_by_hand():
+    # Leaflets of different lengths, a word in two of them and a word said twice: every part of the formula counts.
+    leaflets = {**LEAFLETS, "Dravolin": "# Dravolin\n\nDravolin treats ringworm; Dravolin is made by Oskwell Sciences "
+                                        "in tablets for ringworm of the scalp, the feet and the nails."}
+    retriever = Retriever(leaflets)
+    corpus = tokenize(list(leaflets.values()))
+    assert sum("oskwell" in d for d in corpus) == 2 and corpus[-1].count("ringworm") == 2
+    for word in sorted({w for d in corpus for w in d}):
+        by_hand = [bm25_by_hand(word, d, corpus) for d in corpus]
+        assert retriever.scores(word) == pytest.approx(by_hand, abs=1e-5), word
 
 
 def test_deterministic(world):

@@ -23,6 +23,7 @@ from utils.core.train import (
     TrainingError,
     _batches,
     adapter_folder,
+    answer_loss,
     fingerprint,
     merged_copy,
     train,
@@ -144,6 +145,39 @@ def test_a_multi_question_example_is_scored_on_all_its_answers(fresh_model, toke
             count += len(answers)
     assert len(encode_turns(tokenizer, example)[1]) > encode(tokenizer, *FACTS[1])[1]  # both answers count
     assert loss == pytest.approx(total / count, abs=1e-4)
+
+
+def right_padded_hf_loss(model, tokenizer, pairs):
+    """The same loss by transformers' own labels= path: rows padded on the right, the prompt and the
+    padding labelled -100 (the model shifts the labels itself)."""
+    rows = [encode(tokenizer, prompt, answer) for prompt, answer in pairs]
+    width = max(len(ids) for ids, _ in rows)
+    ids = torch.tensor([ids + [tokenizer.pad_token_id] * (width - len(ids)) for ids, _ in rows])
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in rows])
+    labels = torch.tensor([[-100] * (len(ids) - n) + ids[-n:] + [-100] * (width - len(ids)) for ids, n in rows])
+    with torch.no_grad():
+        return model(input_ids=ids, attention_mask=mask, labels=labels).loss.item()
+
+
+def test_answer_loss_is_the_mean_cross_entropy_of_the_answer_tokens(memorised, tiny_model, tokenizer):
+    tuned, _ = memorised
+    for model in (tiny_model, tuned):
+        assert answer_loss(model, tokenizer, FACTS) == pytest.approx(right_padded_hf_loss(model, tokenizer, FACTS),
+                                                                     abs=1e-5)
+    assert answer_loss(tuned, tokenizer, FACTS) < 0.5 * answer_loss(tiny_model, tokenizer, FACTS)  # it learned them
+
+
+def test_answer_loss_is_the_loss_train_records_and_leaves_no_gradient(tiny_model, tokenizer, monkeypatch):
+    cfg = TrainConfig(**{**MEMORISE, "epochs": 1, "batch_size": len(FACTS)})
+    model = with_lora(tiny_model, cfg)
+    measured = answer_loss(model, tokenizer, FACTS)
+    assert all(p.grad is None for p in model.parameters())
+    monkeypatch.setattr(train_mod, "MICRO_BATCH_TOKENS", 20)  # one row a micro-batch: the same loss
+    assert answer_loss(model, tokenizer, FACTS) == pytest.approx(measured, rel=1e-5)
+    [recorded] = train(model, tokenizer, FACTS, cfg).losses  # the loss before its one step
+    assert recorded == pytest.approx(measured, rel=1e-5)
+    with pytest.raises(ValueError, match="non-empty list"):
+        answer_loss(model, tokenizer, [])
 
 
 # ---------------------------------------------------------------- train
@@ -344,23 +378,23 @@ def test_a_change_to_the_training_code_retrains_every_cached_adapter(tiny_model,
     monkeypatch.setattr(train_mod, "train", lambda *a, **k: calls.append(a[2]) or real_train(*a, **k))
     train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)
     train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)  # cached
-    mean_loss = variant(tmp_path, train_mod._backward, 'reduction="sum") / answer_tokens',
-                        'reduction="mean") / len(micro_batches)')
-    monkeypatch.setattr(train_mod, "TRAINING_CODE", with_code(train_mod._backward, mean_loss))
+    mean_loss = variant(tmp_path, train_mod._micro_batch_loss, 'reduction="sum") / answer_tokens',
+                        'reduction="mean")')
+    monkeypatch.setattr(train_mod, "TRAINING_CODE", with_code(train_mod._micro_batch_loss, mean_loss))
     train_adapter("facts", tiny_model, tokenizer, FACTS, FAST)
     assert len(calls) == 2 and len(list((private_cache / "adapters").iterdir())) == 2
 
 
 def test_the_fingerprint_follows_the_training_code_not_its_comments(tiny_model, tmp_path, monkeypatch):
     base = fingerprint(tiny_model, FACTS, FAST)
-    loss = train_mod._backward
-    explained = variant(tmp_path, loss, "        loss.backward()\n",
+    backward, loss = train_mod._backward, train_mod._micro_batch_loss
+    explained = variant(tmp_path, backward, "        loss.backward()\n",
                         "        # Gradients add up over the micro-batches.\n        loss.backward()  # summed\n")
     explained = variant(tmp_path, explained, "micro-batch by micro-batch", "one micro-batch after another")
     unscaled = variant(tmp_path, loss, "/ answer_tokens", "/ 1")
-    for code, same in ((explained, True), (unscaled, False)):
+    for replaced, code, same in ((backward, explained, True), (loss, unscaled, False)):
         with monkeypatch.context() as patched:
-            patched.setattr(train_mod, "TRAINING_CODE", with_code(loss, code))
+            patched.setattr(train_mod, "TRAINING_CODE", with_code(replaced, code))
             assert (fingerprint(tiny_model, FACTS, FAST) == base) is same
     # A module constant the code reads counts as code.
     monkeypatch.setattr(train_mod, "MICRO_BATCH_TOKENS", train_mod.MICRO_BATCH_TOKENS * 2)

@@ -131,22 +131,47 @@ def _schedule(optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
 
 
+def _answer_tokens(micro_batches) -> int:
+    """How many answer tokens a batch's labels score (the first column predicts nothing)."""
+    return sum(int((labels[:, 1:] != -100).sum()) for *_, labels in micro_batches)
+
+
+def _micro_batch_loss(model, micro_batch, answer_tokens: int) -> torch.Tensor:
+    """Cross-entropy over one micro-batch's answer tokens, summed and divided by the whole batch's
+    `answer_tokens`: the micro-batches' losses add up to the mean over the batch's answers."""
+    input_ids, mask, positions, labels = micro_batch
+    # Logits of the answer positions only: `labels` covers the last columns (see _padded).
+    logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                   logits_to_keep=labels.shape[1]).logits
+    return torch.nn.functional.cross_entropy(
+        logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100,
+        reduction="sum") / answer_tokens
+
+
 def _backward(model, micro_batches) -> tuple[float, int]:
     """Forward and backward passes over one batch, micro-batch by micro-batch: the gradients add up
     to those of the mean loss over the batch's answer tokens. Returns that loss and the tokens read."""
-    answer_tokens = sum(int((labels[:, 1:] != -100).sum()) for *_, labels in micro_batches)
+    answer_tokens = _answer_tokens(micro_batches)
     batch_loss, tokens = 0.0, 0
-    for input_ids, mask, positions, labels in micro_batches:
-        # Logits of the answer positions only: `labels` covers the last columns (see _padded).
-        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                       logits_to_keep=labels.shape[1]).logits
-        loss = torch.nn.functional.cross_entropy(
-            logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100,
-            reduction="sum") / answer_tokens
+    for micro_batch in micro_batches:
+        loss = _micro_batch_loss(model, micro_batch, answer_tokens)
         loss.backward()
         batch_loss += loss.item()
-        tokens += int(mask.sum())
+        tokens += int(micro_batch[1].sum())
     return batch_loss, tokens
+
+
+@torch.no_grad()
+def answer_loss(model, tokenizer, pairs: list[tuple[str, ...]]) -> float:
+    """The loss `train` minimises, of `pairs` taken as one batch: the mean cross-entropy over the
+    answers' tokens (end tokens included), the prompts masked out. Measured only: no gradient."""
+    if not pairs:
+        raise ValueError("No examples: pass a non-empty list of (prompt, answer) pairs.")
+    device = next(model.parameters()).device
+    rows = [encode_turns(tokenizer, pair) for pair in pairs]
+    micro_batches = [_padded(group, tokenizer.pad_token_id, device) for group in _micro_batches(rows)]
+    answer_tokens = _answer_tokens(micro_batches)
+    return sum(_micro_batch_loss(model, micro_batch, answer_tokens).item() for micro_batch in micro_batches)
 
 
 Probe = Callable[[object], dict]  # model -> measurements, e.g. accuracies
@@ -340,5 +365,6 @@ def _require_lower_loss(name: str, history: History) -> None:
 
 # The code that decides what training produces from the data and settings: part of every adapter's
 # fingerprint, so that a change to it retrains every adapter instead of reusing a stale one.
-TRAINING_CODE = (left_pad, encode, encode_turns, _padded, _micro_batches, _batches, quick_cut, _schedule, _backward,
-                 train, seed_everything, weight_sharing_copy, with_lora, _train_into)
+TRAINING_CODE = (left_pad, encode, encode_turns, _padded, _micro_batches, _batches, quick_cut, _schedule,
+                 _answer_tokens, _micro_batch_loss, _backward, train, seed_everything, weight_sharing_copy,
+                 with_lora, _train_into)

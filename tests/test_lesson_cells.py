@@ -6,8 +6,8 @@ import re
 
 import pytest
 import torch
-from conftest import FACTS
 
+from conftest import FACTS
 from utils.core.config import REPO_ROOT
 from utils.lessons.checks import claim
 from utils.lessons.recipes import FACT_RECIPE

@@ -14,8 +14,9 @@ LESSON_WORDS = 2_500
 SERIES_WORDS = 13_000
 RECAP_WORDS = 200
 RECAP = "## What you saw"
-# Lessons cut to budget on other branches: expected over it here until those branches are merged.
-LESSONS_BEING_CUT = {"03", "04", "05"}
+# Notebook 04 tells two stories (retrieval; a better reader) and stays over a lesson's budget until it is
+# split into two lessons (issue 33, item 1): a strict xfail, so the split must remove it.
+OVER_BUDGET_UNTIL_SPLIT = {"04"}
 SECTION_END = re.compile(r"^#{1,2} ", re.M)  # a heading of level 1 or 2 ends a section
 
 
@@ -38,17 +39,17 @@ def recap(cells: list[str]) -> str:
     return RECAP + (body[:end.start()] if end else body)
 
 
-def lesson(path: Path):
-    being_cut = path.name[:2] in LESSONS_BEING_CUT
+def lesson(path: Path, budgeted: bool = False):
+    over = budgeted and path.name[:2] in OVER_BUDGET_UNTIL_SPLIT
     return pytest.param(path, id=path.name[:2],
-                        marks=[pytest.mark.xfail(strict=False, reason="cut on another branch")] if being_cut else [])
+                        marks=[pytest.mark.xfail(strict=True, reason="split into two lessons pending")] if over else [])
 
 
 def test_there_are_lessons_to_count():
     assert len(LESSONS) >= 6
 
 
-@pytest.mark.parametrize("path", [lesson(p) for p in LESSONS])
+@pytest.mark.parametrize("path", [lesson(p, budgeted=True) for p in LESSONS])
 def test_a_lesson_is_at_most_2500_words_of_markdown(path):
     count = words(markdown(path))
     assert count <= LESSON_WORDS, (f"{path.name}: {count:,} words of markdown, over {LESSON_WORDS:,}: cut repetition, "
@@ -62,10 +63,6 @@ def test_a_lessons_what_you_saw_is_at_most_200_words(path):
 
 
 def test_the_series_is_at_most_13000_words_of_markdown():
-    being_cut = sorted(number for number in LESSONS_BEING_CUT if any(p.name[:2] == number for p in LESSONS))
-    if being_cut:
-        pytest.skip(f"lessons {', '.join(being_cut)} are being cut on other branches (LESSONS_BEING_CUT): "
-                    f"the series total holds only once they are merged")
     count = sum(words(markdown(path)) for path in LESSONS)
     assert count <= SERIES_WORDS, f"the {len(LESSONS)} lessons have {count:,} words of markdown, over {SERIES_WORDS:,}"
 

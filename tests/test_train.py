@@ -10,6 +10,8 @@ import peft
 import pytest
 import torch
 import transformers
+from peft import PeftModel, get_peft_model_state_dict
+from peft.tuners.lora import LoraLayer
 from transformers import AutoModelForCausalLM
 
 from conftest import FACTS, MEMORISE, build_model
@@ -28,6 +30,7 @@ from utils.core.train import (
     merged_copy,
     train,
     train_adapter,
+    weight_sharing_copy,
     with_lora,
 )
 from utils.tasks.prompts import qa_prompt
@@ -213,6 +216,31 @@ def test_a_merged_copy_answers_the_same_and_leaves_the_adapter_and_the_base_alon
     assert all(torch.equal(p, base_before[n]) for n, p in tiny_model.named_parameters())
     with model.disable_adapter():  # the adapter still switches off in the original
         assert [a.text for a in generate(model, tokenizer, prompts, progress=False)] != [a for _, a in FACTS]
+
+
+@pytest.mark.parametrize("reloaded", [False, True], ids=["just trained", "loaded from the cache"])
+def test_one_lora_layer_by_hand_as_notebook_03_looks_inside_it(memorised, tiny_model, tmp_path, reloaded):
+    """Notebook 03's look inside a LoRA layer: h = Wx + scaling·B(Ax) by hand is the layer's output, and
+    A's and B's weights counted over every adapted layer are the weights peft saves. Also for an adapter
+    loaded from the cache, where nothing requires grad, so count_parameters finds no trainable weight."""
+    model, _ = memorised
+    if reloaded:
+        model.save_pretrained(tmp_path)
+        model = PeftModel.from_pretrained(weight_sharing_copy(tiny_model), tmp_path).eval()
+    layer = model.base_model.model.model.layers[0].self_attn.q_proj
+    W, A, B = layer.base_layer.weight, layer.lora_A["default"].weight, layer.lora_B["default"].weight
+    scaling = layer.scaling["default"]
+    assert scaling == MEMORISE["lora_alpha"] / MEMORISE["lora_r"]
+    assert A.shape == (MEMORISE["lora_r"], W.shape[1]) and B.shape == (W.shape[0], MEMORISE["lora_r"])
+    x = torch.randn(W.shape[1])
+    with torch.no_grad():
+        assert torch.allclose(W @ x + scaling * (B @ (A @ x)), layer(x), atol=1e-5)
+        assert not torch.allclose(W @ x, layer(x), atol=1e-3)  # trained: B is no longer zero
+    lora_layers = [m for m in model.modules() if isinstance(m, LoraLayer)]
+    by_hand = sum(m.lora_A["default"].weight.numel() + m.lora_B["default"].weight.numel() for m in lora_layers)
+    assert len(lora_layers) == 2 * 7  # all-linear: 7 projections in each of 2 layers
+    assert by_hand == sum(t.numel() for t in get_peft_model_state_dict(model).values())
+    assert count_parameters(model)[0] == (0 if reloaded else by_hand)
 
 
 def test_full_fine_tuning_trains_every_weight(fresh_model, tokenizer):

@@ -16,6 +16,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 import utils.tasks.results as saved
 from utils.core.config import DATA_DIR, seed_everything
+from utils.core.generation import Answer
 from utils.tasks.prompts import qa_prompt
 from utils.tasks.world import load_world
 
@@ -156,7 +157,7 @@ def drift_row(**values):
     return saved.DriftRow(**{**zero, **values})
 
 
-# What notebooks 01-04 might save: the comparison, the plots and the results tests read it.
+# What notebooks 01-05 might save: the comparison, the plots and the results tests read it.
 SERIES = saved.SeriesResults(
     saved.FactTuningResults(
         facts_trained=80, base=KINDS, fine_tuned=KINDS, control_lost=0.75, extra_phrasings=[0, 3],
@@ -175,12 +176,15 @@ SERIES = saved.SeriesResults(
         trainable_parameters=4_884_480, adapter_mb=19.6, model_mb=538.0, training_seconds={48: 35.0}),
     saved.RetrievalResults(
         recall_at_1={"trained": 1.0, "reversed": 0.975}, threshold=0.96, base_two_shots=KINDS,
+        answers={"fine_tuned": {"What does Zorvalin treat?": Answer("gout", 0.9)},
+                 "base_reader": {"What does Zorvalin treat?": Answer("migraine", 0.5)}},
+        base_changed_before_edit=0.0, base_changed_after_edit=0.87, reindex_seconds=0.0026, edits_year_seconds=0.073),
+    saved.ReaderResults(
         reader={"trained": 0.975, "paraphrase": 0.96, "reversed": 1.0, "documented": 0.99, "unknown": 1.0},
         heldout_wordings={"fine_tuned": {"held-out treats": 0.5, "held-out maker": 0.3},
                           "base_reader": {"held-out treats": 0.6, "held-out maker": 0.4},
                           "reader": {"held-out treats": 0.95, "held-out maker": 0.85}},
-        reader_changed_after_edit=1.0, base_changed_before_edit=0.0, base_changed_after_edit=0.87,
-        reindex_seconds=0.0026, edits_year_seconds=0.073, latency_closed_book=saved.Latency(940, 20),
+        reader_changed_after_edit=1.0, latency_closed_book=saved.Latency(940, 20),
         latency_two_shots=saved.Latency(1200, 300), latency_reader=saved.Latency(644, 100),
         reader_training_seconds=120),
 )

@@ -69,10 +69,10 @@ def test_every_dimension_is_filled_with_the_measured_numbers():
 
 
 def test_the_cost_row_puts_the_latency_gap_on_the_prompt():
-    """Both systems write about as many tokens (notebook 04): what retrieval pays for is the longer prompt."""
+    """Both systems write about as many tokens (notebook 05): what retrieval pays for is the longer prompt."""
     _, closed_book, retrieval = next(row for row in comparison_rows(RESULTS) if row[0] == "cost structure")
     assert "(100 tokens instead of 20), and an answer took 644 ms against 940 ms closed book: both write about " \
-           "as many tokens (notebook 04 prints them), so the prompt's length makes the difference" in retrieval.details
+           "as many tokens (notebook 05 prints them), so the prompt's length makes the difference" in retrieval.details
     assert "stops after a few words" not in retrieval.details
     assert "Prompts stay short (20 tokens)" in closed_book.details
 
@@ -142,12 +142,12 @@ def test_the_summary_figure_has_three_titled_panels(drawing, monkeypatch):
     assert [t.get_text() for t in update.texts] == ["90 s", "23 s", "2.6 ms"]
     # The incremental update is marked with what it erased (SERIES: it kept 25 % of unchanged facts).
     assert "(erased\n75% of the\n65 unchanged\nfacts)" in update.get_xticklabels()[1].get_text()
-    # Every bar says which questions it counts: the samples of notebooks 01 and 04 differ, and say so.
+    # Every bar says which questions it counts: the samples of notebooks 01 and 04-05 differ, and say so.
     assert [t.get_text() for t in facts.get_xticklabels()] == [
-        "trained\nphrasing\n01: n = 80\n04: n = 27", "paraphrase\n01: n = 80\n04: n = 27",
-        "reversed\n01: n = 40\n04: n = 14", "only in the\nleaflets\n01: n = 40\n04: n = 14",
-        "held-out\nwordings (mean)\n04, all three:\nn = 80", "unknown drug\n(abstains)\n01: n = 40\n04: n = 7"]
-    assert "notebook 01 (every question)" in facts.get_xlabel() and "notebook 04 (every third)" in facts.get_xlabel()
+        "trained\nphrasing\n01: n = 80\n04-05: n = 27", "paraphrase\n01: n = 80\n04-05: n = 27",
+        "reversed\n01: n = 40\n04-05: n = 14", "only in the\nleaflets\n01: n = 40\n04-05: n = 14",
+        "held-out\nwordings (mean)\n04-05, all three:\nn = 80", "unknown drug\n(abstains)\n01: n = 40\n04-05: n = 7"]
+    assert "notebook 01 (every question)" in facts.get_xlabel() and "notebooks 04-05 (every third)" in facts.get_xlabel()
     assert xml.get_xlabel() == "the same 41 held-out notes, each system"
     assert [t.get_text().replace("\n", " ") for t in xml.get_xticklabels()] == [label(s) for s in FORMATS]
     assert [t.get_text() for t in xml.texts] == ["0", "70", "98"]

@@ -13,6 +13,7 @@ from utils.tasks.results import (
     NOTEBOOKS,
     RESULTS,
     FactTuningResults,
+    ReaderResults,
     RetrievalResults,
     load_results,
     results_of,
@@ -101,18 +102,18 @@ def test_a_quick_run_saves_its_results_apart(private_cache, monkeypatch):
 
 def test_results_are_keyed_by_system_id_so_a_relabel_changes_no_saved_key(private_cache, monkeypatch):
     monkeypatch.setitem(SYSTEMS, "reader", dataclasses.replace(SYSTEMS["reader"], label="RAG with a tuned reader"))
-    save_results(SERIES.retrieval)
-    saved = json.loads(results_path(RetrievalResults).read_text())
+    save_results(SERIES.reader)
+    saved = json.loads(results_path(ReaderResults).read_text())
     assert list(saved["heldout_wordings"]) == ["base_reader", "fine_tuned", "reader"]  # sorted ids, no label
-    assert load_results(RetrievalResults) == SERIES.retrieval
+    assert load_results(ReaderResults) == SERIES.reader
 
 
 def test_a_file_keyed_by_labels_or_unknown_ids_is_stale(private_cache):
     """A results file keyed by a system's label (or by an id since renamed) was written by other code:
-    it is measured again, not read into a KeyError at the end of notebook 05."""
-    saved = json.loads(json.dumps(dataclasses.asdict(SERIES.retrieval)))
+    it is measured again, not read into a KeyError at the end of notebook 06."""
+    saved = json.loads(json.dumps(dataclasses.asdict(SERIES.reader)))
     for key in ("retrieval + reader adapter", "reader_adapter"):
         wordings = {(key if k == "reader" else k): v for k, v in saved["heldout_wordings"].items()}
-        results_path(RetrievalResults).parent.mkdir(parents=True, exist_ok=True)
-        results_path(RetrievalResults).write_text(json.dumps({**saved, "heldout_wordings": wordings}))
-        assert load_results(RetrievalResults) is None
+        results_path(ReaderResults).parent.mkdir(parents=True, exist_ok=True)
+        results_path(ReaderResults).write_text(json.dumps({**saved, "heldout_wordings": wordings}))
+        assert load_results(ReaderResults) is None

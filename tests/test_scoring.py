@@ -24,6 +24,7 @@ from utils.tasks.scoring import (
     same_questions,
     score_answers,
     score_system,
+    scored,
     summarize,
     threshold_trade_off,
 )
@@ -253,3 +254,13 @@ def test_same_questions_keeps_the_questions_every_system_was_asked():
     assert [r.question for r in same["one"]] == [a, c, reversed_c]
     assert [r.question for r in same["two"]] == [c, a, reversed_c]
     assert count_by_kind(same["two"]) == {"trained": 2, "reversed": 1}
+
+
+def test_saved_answers_are_scored_again_by_todays_rule_and_a_missing_one_is_named():
+    gout = Question("trained", "What does Zorvalin treat?", "gout", "Zorvalin", "treats")
+    ghost = Question("unknown", "What does Kestomar treat?", "unknown", "Kestomar", "treats")
+    saved = {gout.text: Answer("Gout.", 0.9), ghost.text: Answer("migraine", 0.4)}
+    assert [(r.question, r.answer, r.correct) for r in scored([gout, ghost], saved)] == [
+        (gout, saved[gout.text], True), (ghost, saved[ghost.text], False)]
+    with pytest.raises(KeyError, match="Kestomar"):
+        scored([gout, ghost], {gout.text: saved[gout.text]})

@@ -1,5 +1,5 @@
-"""Notebook 05's comparison: the table of fine-tuning vs retrieval on five dimensions, each cell
-filled with what notebooks 01-04 measured (their saved results, utils/tasks/results.py), and the
+"""Notebook 06's comparison: the table of fine-tuning vs retrieval on five dimensions, each cell
+filled with what notebooks 01-05 measured (their saved results, utils/tasks/results.py), and the
 summary figure that the README shows.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from utils.core.plots import accuracy_bars
 from utils.lessons.wordings import heldout_questions
 from utils.tasks.prompts import FEW_SHOT_NOTES
 from utils.tasks.results import Latency, SeriesResults
-from utils.tasks.retrieval import split_by_drug
+from utils.tasks.rag import readers_questions
 from utils.tasks.systems import SYSTEMS, colours, label, labelled
 from utils.tasks.world import World, changed_facts
 
@@ -68,13 +68,14 @@ class Headline:
 
 
 def headline(results: SeriesResults) -> Headline:
-    """The headline figures of notebooks 01-04's saved results."""
-    tuned, drift, xml, rag = results.fact_tuning, results.drift, results.xml_tuning, results.retrieval
+    """The headline figures of notebooks 01-05's saved results."""
+    tuned, drift, xml = results.fact_tuning, results.drift, results.xml_tuning
+    rag, reader = results.retrieval, results.reader
     return Headline(
-        tuned={k: tuned.fine_tuned[k] for k in KIND_NAMES}, retrieval={k: rag.reader[k] for k in KIND_NAMES},
+        tuned={k: tuned.fine_tuned[k] for k in KIND_NAMES}, retrieval={k: reader.reader[k] for k in KIND_NAMES},
         retrieval_base={k: rag.base_two_shots[k] for k in KIND_NAMES},
-        heldout={system: sum(acc.values()) / len(acc) for system, acc in rag.heldout_wordings.items()},
-        tuned_abstains=tuned.fine_tuned["unknown"], retrieval_abstains=rag.reader["unknown"],
+        heldout={system: sum(acc.values()) / len(acc) for system, acc in reader.heldout_wordings.items()},
+        tuned_abstains=tuned.fine_tuned["unknown"], retrieval_abstains=reader.reader["unknown"],
         retrieval_base_abstains=rag.base_two_shots["unknown"],
         control_kept=1 - tuned.control_lost, training_seconds=tuned.training_seconds,
         stale=drift.no_update.stale, update_kept=drift.incremental_update.kept,
@@ -84,8 +85,8 @@ def headline(results: SeriesResults) -> Headline:
         xml_adapter=xml.final_unseen_styles["valid"], xml_fields=xml.final_unseen_styles["fields"],
         xml_grammar=xml.constrained["base_constrained"], xml_adapter_same_notes=xml.constrained["xml_adapter"],
         year_edits_seconds=rag.edits_year_seconds, reindex_ms=rag.reindex_seconds * 1000,
-        fresh_after_edit=rag.reader_changed_after_edit, latency_closed_book=rag.latency_closed_book,
-        latency_rag=rag.latency_reader, recall=min(rag.recall_at_1.values()))
+        fresh_after_edit=reader.reader_changed_after_edit, latency_closed_book=reader.latency_closed_book,
+        latency_rag=reader.latency_reader, recall=min(rag.recall_at_1.values()))
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def comparison_rows(results: SeriesResults) -> list[tuple[str, Cell, Cell]]:
          Cell(f"Per query: the leaflet lengthens every prompt; {rag_ms:.0f} ms an answer.",
               f"The passage makes every prompt longer ({rag_tokens:.0f} tokens instead of {closed_tokens:.0f}), "
               f"and an answer took {rag_ms:.0f} ms against {closed_ms:.0f} ms closed book: both write about as "
-              f"many tokens (notebook 04 prints them), so the prompt's length makes the difference. A year of "
+              f"many tokens (notebook 05 prints them), so the prompt's length makes the difference. A year of "
               f"updates costs {h.year_edits_seconds * 1000:.0f} ms of re-indexing.")),
         ("accuracy for facts",
          Cell(f"Trained phrasings only: {_pct(h.tuned['reversed'])} of reversed questions right.",
@@ -142,7 +143,7 @@ def comparison_rows(results: SeriesResults) -> list[tuple[str, Cell, Cell]]:
               f"{_pct(1 - h.tuned_abstains)} of the time, and {_pct(1 - h.control_kept)} of general-knowledge "
               f"answers were lost."),
          Cell(f"{label('reader')}: at least {_pct(min(h.retrieval.values()))} right on every question kind.",
-              f"Notebook 04, every third question: {label('reader')} {kinds(h.retrieval)}; {label('base_reader')} "
+              f"Notebooks 04-05, every third question: {label('reader')} {kinds(h.retrieval)}; {label('base_reader')} "
               f"(the base model with 2 worked examples): {kinds(h.retrieval_base)}; on question wordings written "
               f"before any tuning (held-out, mean over kinds) {_pct(h.heldout['reader'])} and "
               f"{_pct(h.heldout['base_reader'])}; unknown drugs: it says it does not know "
@@ -178,7 +179,7 @@ def rows_html(rows: list[tuple[str, Cell, Cell]]) -> str:
 
 # ---------------------------------------------------------------- the summary figure
 
-# The README's figure: drawn from notebook 05's own run, written only when a maintainer asks.
+# The README's figure: drawn from notebook 06's own run, written only when a maintainer asks.
 SUMMARY_FIGURE = REPO_ROOT / "docs" / "figures" / "summary.png"
 WRITE_FIGURES = "FTRAG_WRITE_FIGURES"  # =1: write the README's figures (benchmarks/notebooks.py --write sets it)
 
@@ -186,33 +187,30 @@ WRITE_FIGURES = "FTRAG_WRITE_FIGURES"  # =1: write the README's figures (benchma
 @dataclass(frozen=True)
 class Asked:
     """How many questions each bar of the summary's facts panel counts; the samples differ. Notebook 01
-    asked the fine-tuned model every question; notebook 04 asked both readers every third question of
+    asked the fine-tuned model every question; notebooks 04 and 05 asked the readers every third question of
     each kind (unknown drugs: every third of those its threshold was not chosen on), and all three
     systems the held-out wordings of every third drug. A quick run asks a few of each kind."""
     every_question: dict[str, int]  # kind -> questions, notebook 01: KIND_NAMES and "unknown"
-    every_third: dict[str, int]  # ... notebook 04
-    heldout_wordings: int  # notebook 04, the same questions for all three systems
+    every_third: dict[str, int]  # ... notebooks 04 and 05 (rag.readers_questions)
+    heldout_wordings: int  # notebooks 04 and 05, the same questions for all three systems
     unchanged_facts: int  # notebook 02: the facts the incremental update was not shown
 
 
 def questions_asked(t0: World, t1: World) -> Asked:
-    """The samples notebooks 01, 02 and 04 asked, counted as their evaluations count them."""
+    """The samples notebooks 01, 02, 04 and 05 asked, counted as their evaluations count them."""
     def counted(questions) -> dict[str, int]:
         return dict(Counter(q.kind for q in quick_sample(questions, lambda q: q.kind)))
 
-    kinds = (*KIND_NAMES, "unknown")
-    every_question = [q for kind in kinds for q in t0.questions(kind)]
-    _, not_calibrated = split_by_drug(every_question)  # notebook 04's threshold was chosen on the other half
-    every_third = ([q for kind in KIND_NAMES for q in t0.questions(kind)[::3]]
-                   + [q for q in not_calibrated if q.kind == "unknown"][::3])
+    every_question = [q for kind in (*KIND_NAMES, "unknown") for q in t0.questions(kind)]
+    _, _, every_third = readers_questions(t0)
     return Asked(every_question=counted(every_question), every_third=counted(every_third),
                  heldout_wordings=sum(counted(heldout_questions(t0, every=3)).values()),
                  unchanged_facts=sum(counted(changed_facts(t0, t1)["unchanged"]).values()))
 
 
 def summary_figure(h: Headline, formats: dict[str, float], notes: int, asked: Asked, path: Path = SUMMARY_FIGURE):
-    """Notebook 05's summary in three panels: facts by question kind (`headline`), each kind's tick
-    saying how many questions its bars count (`asked`: notebooks 01 and 04 asked different samples);
+    """Notebook 06's summary in three panels: facts by question kind (`headline`), each kind's tick
+    saying how many questions its bars count (`asked`: notebooks 01 and 04-05 asked different samples);
     the cost of one update (the incremental update marked with the unchanged facts it erased); and
     valid XML by system, `formats` (system id -> share), measured on the same `notes` notes.
 
@@ -226,11 +224,11 @@ def summary_figure(h: Headline, formats: dict[str, float], notes: int, asked: As
                for system, (acc, abstains) in readers.items()}
     accuracy_bars(labelled(by_kind), "Facts: right answers by question kind", ax=facts, colors=colours())
     facts.set_xlabel("questions: the fine-tuned model's from notebook 01 (every question), both readers' from "
-                     "notebook 04 (every third)", fontsize=8)
+                     "notebooks 04-05 (every third)", fontsize=8)
     names = {**KIND_NAMES, "unknown": "unknown drug (abstains)"}
-    ticks = [f"{textwrap.fill(names[k], 12)}\n01: n = {asked.every_question[k]}\n04: n = {asked.every_third[k]}"
+    ticks = [f"{textwrap.fill(names[k], 12)}\n01: n = {asked.every_question[k]}\n04-05: n = {asked.every_third[k]}"
              for k in (*KIND_NAMES, "unknown")]
-    ticks.insert(len(KIND_NAMES), f"held-out\nwordings (mean)\n04, all three:\nn = {asked.heldout_wordings}")
+    ticks.insert(len(KIND_NAMES), f"held-out\nwordings (mean)\n04-05, all three:\nn = {asked.heldout_wordings}")
     facts.set_xticks(range(len(ticks)), ticks, fontsize=8)
     seconds = {"full_retrain": h.retrain_seconds, "incremental_update": h.update_seconds,
                "edit_documents": h.reindex_ms / 1000}

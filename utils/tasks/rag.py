@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from utils.core.generation import Answer, generate
 from utils.tasks.prompts import TWO_SHOTS, passage_text, reader_prompt
+from utils.tasks.retrieval import split_by_drug
 from utils.tasks.scoring import Result, is_correct
 from utils.tasks.world import UNKNOWN, Question, World, naming_words
+
+# The kinds of question a leaflet answers (world.KINDS has also the unknown and control kinds).
+ANSWERABLE_KINDS = ("trained", "paraphrase", "reversed", "documented")
 
 
 def rag_prompt(retriever, shots=(), k: int = 1):
@@ -21,6 +25,19 @@ def rag_prompt(retriever, shots=(), k: int = 1):
         passages = retriever.search(question, k)
         return reader_prompt(" ".join(passage_text(p.text) for p in passages), question, shots)
     return prompt
+
+
+def readers_questions(world: World, every: int = 3) -> tuple[list[Question], list[Question], list[Question]]:
+    """(calibration, held_out, asked): the questions notebook 04 chooses its abstention threshold on
+    (every other drug's, answerable and unknown: retrieval.split_by_drug), those it scores the threshold
+    on (the other drugs'), and those the readers of notebooks 04 and 05 answer: every `every`-th
+    question of each answerable kind, of the held-out unknown drugs, and of the two kinds kept out of
+    the calibration (real drugs not in the formulary, attributes no leaflet states)."""
+    calibration, held_out = split_by_drug([q for kind in (*ANSWERABLE_KINDS, "unknown") for q in world.questions(kind)])
+    asked = ([q for kind in ANSWERABLE_KINDS for q in world.questions(kind)[::every]]
+             + [q for q in held_out if q.kind == "unknown"][::every]
+             + [q for kind in ("real_drug", "unstated") for q in world.questions(kind)[::every]])
+    return calibration, held_out, asked
 
 
 def few_shot(worlds: list[World]) -> tuple[tuple[str, str, str], ...]:

@@ -1,10 +1,10 @@
-"""What notebooks 01-04 measured, one dataclass each, saved as JSON under the cache folder so that a
-later notebook (04, 05) can reuse it. A result per system is keyed by the system's id
+"""What notebooks 01-05 measured, one dataclass each, saved as JSON under the cache folder so that a
+later notebook (04-06) can reuse it. A result per system is keyed by the system's id
 (utils.tasks.systems), never by its label, so that a relabel changes no saved key.
 
 Every notebook still runs alone: `results_of` runs the notebook that measures what is missing. A
 field a notebook forgets is a TypeError in that notebook's own last cell, not a KeyError at the end of
-notebook 05; a saved file whose fields no longer match its class (saved by an older version of the
+notebook 06; a saved file whose fields no longer match its class (saved by an older version of the
 code) is measured again, like a missing or damaged one: the notebook that writes it is at hand, and a
 stale file must not be read as if it were current.
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from utils.core.config import REPO_ROOT, artifacts_dir
+from utils.core.generation import Answer
 from utils.tasks.systems import SYSTEMS, SystemId
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
@@ -88,29 +89,39 @@ class XmlTuningResults:
 
 
 @dataclass(frozen=True)
+class RetrievalResults:
+    """Notebook 04: BM25, its threshold, and the base model reading the leaflet it finds."""
+    name: ClassVar[str] = "04_retrieval"
+    notebook: ClassVar[str] = "04_retrieval.ipynb"
+    recall_at_1: dict[str, float]  # question kind -> right leaflet first
+    threshold: float
+    # rag.readers_questions: every third question of each kind; "unknown": the drugs the threshold was
+    # not chosen on; the base model with two worked examples, abstaining below the threshold
+    base_two_shots: dict[str, float]
+    # system ("fine_tuned" closed book, "base_reader") -> question text -> its answer, on the questions
+    # above and the sealed held-out wordings of every third drug: notebook 05 compares its reader with
+    # these answers instead of asking the same questions again
+    answers: dict[SystemId, dict[str, Answer]]
+    base_changed_before_edit: float  # changed facts right before the t1 leaflets are in
+    base_changed_after_edit: float
+    reindex_seconds: float
+    edits_year_seconds: float  # a year of monthly document edits
+
+
+@dataclass(frozen=True)
 class Latency:
     ms: float  # median milliseconds for one answer, asked alone
     prompt_tokens: float
 
 
 @dataclass(frozen=True)
-class RetrievalResults:
-    """Notebook 04: accuracy by question kind, with retrieval and the score threshold."""
-    name: ClassVar[str] = "04_retrieval"
-    notebook: ClassVar[str] = "04_retrieval.ipynb"
-    recall_at_1: dict[str, float]  # question kind -> right leaflet first
-    threshold: float
-    # "unknown" in both: the drugs the threshold was not chosen on (retrieval.split_by_drug's held-out half)
-    base_two_shots: dict[str, float]  # the base model with two worked examples, every third question
-    reader: dict[str, float]  # the reader adapter, the same every third question
-    # the sealed held-out wordings (utils/lessons/wordings.py), every third drug of each kind:
-    # system -> held-out kind -> right
-    heldout_wordings: dict[SystemId, dict[str, float]]
+class ReaderResults:
+    """Notebook 05: the reader adapter, on notebook 04's questions."""
+    name: ClassVar[str] = "05_reader"
+    notebook: ClassVar[str] = "05_better_reader.ipynb"
+    reader: dict[str, float]  # the same questions as RetrievalResults.base_two_shots, by kind
+    heldout_wordings: dict[SystemId, dict[str, float]]  # all three systems: system -> held-out kind -> right
     reader_changed_after_edit: float  # changed facts right once the t1 leaflets are in
-    base_changed_before_edit: float
-    base_changed_after_edit: float
-    reindex_seconds: float
-    edits_year_seconds: float  # a year of monthly document edits
     latency_closed_book: Latency  # the fine-tuned model of notebook 01, the question alone
     latency_two_shots: Latency
     latency_reader: Latency
@@ -119,14 +130,15 @@ class RetrievalResults:
 
 @dataclass(frozen=True)
 class SeriesResults:
-    """What notebook 05 brings together."""
+    """What notebook 06 brings together."""
     fact_tuning: FactTuningResults
     drift: DriftResults
     xml_tuning: XmlTuningResults
     retrieval: RetrievalResults
+    reader: ReaderResults
 
 
-RESULTS = (FactTuningResults, DriftResults, XmlTuningResults, RetrievalResults)
+RESULTS = (FactTuningResults, DriftResults, XmlTuningResults, RetrievalResults, ReaderResults)
 
 
 def results_path(kind) -> Path:
@@ -225,5 +237,5 @@ def results_of(kind, notebook: str | Path | None = None, timeout: int = 1800):
 
 
 def series_results() -> SeriesResults:
-    """Notebooks 01-04's results, each measured first if it is missing."""
+    """Notebooks 01-05's results, each measured first if it is missing."""
     return SeriesResults(*(results_of(kind) for kind in RESULTS))

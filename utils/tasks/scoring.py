@@ -51,6 +51,15 @@ class Result:
     correct: bool
 
 
+def scored(questions: list[Question], answers: dict[str, Answer]) -> list[Result]:
+    """Each question's saved answer (question text -> Answer, e.g. one notebook's results read by the
+    next) scored again, by today's rule; a question with no saved answer is a KeyError that names it."""
+    missing = [q.text for q in questions if q.text not in answers]
+    if missing:
+        raise KeyError(f"no saved answer to {len(missing)} questions, e.g. {missing[0]!r}: measure them again")
+    return [Result(q, answers[q.text], is_correct(q, answers[q.text].text)) for q in questions]
+
+
 def normalize(text: str) -> str:
     text = text.lower().replace("\u2019", "'")
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # "2,000 mg" is "2000 mg"

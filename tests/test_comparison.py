@@ -147,7 +147,8 @@ def test_the_summary_figure_has_three_titled_panels(drawing, monkeypatch):
         "trained\nphrasing\n01: n = 80\n04-05: n = 27", "paraphrase\n01: n = 80\n04-05: n = 27",
         "reversed\n01: n = 40\n04-05: n = 14", "only in the\nleaflets\n01: n = 40\n04-05: n = 14",
         "held-out\nwordings (mean)\n04-05, all three:\nn = 80", "unknown drug\n(abstains)\n01: n = 40\n04-05: n = 7"]
-    assert "notebook 01 (every question)" in facts.get_xlabel() and "notebooks 04-05 (every third)" in facts.get_xlabel()
+    xlabel = facts.get_xlabel()
+    assert "notebook 01 (every question)" in xlabel and "notebooks 04-05 (every third)" in xlabel
     assert xml.get_xlabel() == "the same 41 held-out notes, each system"
     assert [t.get_text().replace("\n", " ") for t in xml.get_xticklabels()] == [label(s) for s in FORMATS]
     assert [t.get_text() for t in xml.texts] == ["0", "70", "98"]

@@ -14,7 +14,6 @@ from utils.tasks.results import (
     RESULTS,
     FactTuningResults,
     ReaderResults,
-    RetrievalResults,
     load_results,
     results_of,
     results_path,

@@ -17,8 +17,8 @@ from utils.core.config import REPO_ROOT, quick_sample
 from utils.core.plots import accuracy_bars
 from utils.lessons.wordings import heldout_questions
 from utils.tasks.prompts import FEW_SHOT_NOTES
-from utils.tasks.results import Latency, SeriesResults
 from utils.tasks.rag import readers_questions
+from utils.tasks.results import Latency, SeriesResults
 from utils.tasks.systems import SYSTEMS, colours, label, labelled
 from utils.tasks.world import World, changed_facts
 

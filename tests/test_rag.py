@@ -76,3 +76,16 @@ def test_a_quick_run_reads_a_few_questions_of_every_kind(tiny_model, tokenizer, 
     assert [r.question for r in got] == questions[:QUICK_PER_GROUP] + questions[6:6 + QUICK_PER_GROUP]
     assert all(r.answer.text == UNKNOWN for r in got[QUICK_PER_GROUP:])  # still abstains below the threshold
 
+
+
+def test_the_readers_questions_keep_the_calibration_apart(worlds):
+    """Notebook 04 chooses its threshold on `calibration` and scores it on `held_out`, other drugs; the
+    readers answer every third question of each kind, unknown drugs only from the held-out half, and
+    the two kinds kept out of the calibration (real drugs, unstated attributes) only there."""
+    t0 = worlds[0]
+    calibration, held_out, asked = rag.readers_questions(t0)
+    assert {q.drug for q in calibration}.isdisjoint(q.drug for q in held_out)
+    assert {q.kind for q in calibration} == {q.kind for q in held_out} == {*rag.ANSWERABLE_KINDS, "unknown"}
+    for kind in (*rag.ANSWERABLE_KINDS, "real_drug", "unstated"):
+        assert [q for q in asked if q.kind == kind] == t0.questions(kind)[::3]
+    assert [q for q in asked if q.kind == "unknown"] == [q for q in held_out if q.kind == "unknown"][::3]

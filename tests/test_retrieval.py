@@ -195,16 +195,40 @@ def test_the_threshold_separates_answerable_and_unknown_questions(world):
     assert not any(retriever.best(q, threshold) for q in unanswerable)
 
 
+def notebook_04_halves(world):
+    """Notebook 04's (calibration, held-out) questions: every other drug's, and the rest."""
+    return split_by_drug([q for kind in ("trained", "paraphrase", "reversed", "documented", "unknown")
+                          for q in world.questions(kind)])
+
+
 def test_a_threshold_chosen_on_half_the_drugs_holds_on_the_other_half(world):
     """Notebook 04's calibration: chosen on every other drug, it abstains on the held-out unknown drugs
     and reads every held-out answerable question."""
     retriever = Retriever(world.documents)
-    calibration, held_out = split_by_drug([q for kind in ("trained", "paraphrase", "reversed", "documented",
-                                                          "unknown") for q in world.questions(kind)])
+    calibration, held_out = notebook_04_halves(world)
     threshold = choose_threshold(retriever, *split_answerable(calibration))
     answerable, unanswerable = split_answerable(held_out)
     assert all(retriever.best(q, threshold) for q in answerable)
     assert not any(retriever.best(q, threshold) for q in unanswerable)
+
+
+def test_the_threshold_abstains_on_real_drugs_and_cannot_catch_unstated_attributes(world):
+    """A real medicine the formulary lacks is as absent from the leaflets as an invented one; a question
+    about an attribute no leaflet states names a drug of the world, so its own leaflet comes first and
+    only the reader can say "unknown"."""
+    retriever = Retriever(world.documents)
+    calibration, _ = notebook_04_halves(world)
+    threshold = choose_threshold(retriever, *split_answerable(calibration))
+    assert not any(retriever.best(q.text, threshold) for q in world.questions("real_drug"))
+    found = [retriever.best(q.text, threshold) for q in world.questions("unstated")]
+    assert [p.drug if p else None for p in found] == [q.drug for q in world.questions("unstated")]
+
+
+@pytest.mark.parametrize("kind", ["real_drug", "unstated"])
+def test_split_answerable_refuses_the_kinds_kept_out_of_calibration(world, kind):
+    questions = world.questions("trained")[:2] + world.questions("unknown")[:2] + world.questions(kind)[:1]
+    with pytest.raises(ValueError, match=rf"'{kind}' are kept out of the threshold's calibration"):
+        split_answerable(questions)
 
 
 def test_a_misspelt_name_gets_the_close_leaflet_names(world):

@@ -11,7 +11,16 @@ from collections import Counter
 import pytest
 
 from utils.core.config import DATA_DIR
-from utils.tasks.world import KINDS, DataError, changed_documents, changed_facts, load_world, time_points
+from utils.tasks.world import (
+    KINDS,
+    UNCALIBRATED_KINDS,
+    DataError,
+    changed_documents,
+    changed_facts,
+    load_world,
+    naming_words,
+    time_points,
+)
 
 WORLD_DIR = DATA_DIR / "world"
 
@@ -207,6 +216,32 @@ def test_unknown_and_control_do_not_depend_on_time(t0, t1):
     control = t0.questions("control")
     assert len(control) == 40 and len({q.text for q in control}) == 40
     assert all(q.answer and q.drug is None for q in control)
+
+
+def test_real_drug_questions_ask_the_trained_templates_about_medicines_the_formulary_lacks(t0, t1):
+    assert KINDS[-len(UNCALIBRATED_KINDS):] == UNCALIBRATED_KINDS == ("real_drug", "unstated")
+    real = t0.questions("real_drug")
+    names = t0.templates["real_drugs"]
+    assert len(real) == 2 * len(names) == 20 and real == t1.questions("real_drug")
+    assert {q.answer for q in real} == {"unknown"}
+    assert not {q.drug for q in real} & (set(t1.drugs) | set(t0.templates["unknown_drugs"]))
+    trained = {(q.text.replace(q.drug, "X"), q.attribute) for q in t0.questions("trained")}
+    assert {(q.text.replace(q.drug, "X"), q.attribute) for q in real} == trained
+    assert {"ibuprofen", "kestomar"} <= naming_words([t0])  # both kinds of absent name are test names
+
+
+def test_unstated_questions_ask_each_drug_one_attribute_no_leaflet_states(t0, t1):
+    templates = t0.templates["unstated"]
+    for world in (t0, t1):
+        unstated = world.questions("unstated")
+        assert [q.drug for q in unstated] == list(world.drugs)  # one a drug of the world, in file order
+        assert {q.answer for q in unstated} == {"unknown"}
+        for i, q in enumerate(unstated):
+            template = templates[i % len(templates)]
+            assert q.attribute == template["attribute"] and q.text == template["question"].format(drug=q.drug)
+            assert q.attribute not in world.documents[q.drug].lower()
+    assert len(t0.questions("unstated")) == 40
+    assert set(Counter(q.attribute for q in t0.questions("unstated")).values()) == {40 // len(templates)}
 
 
 def test_training_facts(t0):
@@ -437,3 +472,41 @@ def test_missing_folders_are_named_as_such(copy_dir, tmp_path):
     with pytest.raises(DataError, match=r"documents/t1, folder: missing; it needs one <drug lowercase>\.md"):
         load_world("t1", copy_dir)
     assert time_points(copy_dir) == ["t0", "t1"]
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("Altrevon", "'Altrevon' is a drug of the world; real_drugs are real medicines the formulary lacks"),
+    ("kestomar", "'kestomar' is also in unknown_drugs; a name is either invented"),
+])
+def test_a_real_drug_must_be_absent_from_the_world_and_from_unknown_drugs(copy_dir, name, problem):
+    path = copy_dir / "world" / "questions.json"
+    text = path.read_text()
+    path.write_text(text.replace('"Ibuprofen"', f'"{name}"'))
+    line = next(i for i, line in enumerate(text.splitlines(), 1) if '"Ibuprofen"' in line)
+    with pytest.raises(DataError) as err:
+        load_world("t0", copy_dir)
+    assert f"questions.json, line {line} ($.real_drugs[0]): {problem}" in str(err.value)
+
+
+def test_an_unstated_attribute_that_a_leaflet_states_is_refused_by_leaflet(copy_dir):
+    leaflet = copy_dir / "world" / "documents" / "t0" / "baxiflor.md"
+    leaflet.write_text(leaflet.read_text().rstrip("\n") + " The tablets are white in Colour.\n")
+    with pytest.raises(DataError) as err:
+        load_world("t0", copy_dir)
+    assert "($.unstated[0].attribute)" in str(err.value)
+    assert f"the leaflet {leaflet} mentions 'colour', so the question would then be answerable" in str(err.value)
+    load_world("t1", copy_dir)  # the t1 leaflets still state no colour
+    # A whole word only: "colourless" states no colour.
+    leaflet.write_text(leaflet.read_text().replace("in Colour", "and colourless"))
+    assert load_world("t0", copy_dir).questions("unstated")[0].attribute == "colour"
+
+
+def test_unstated_questions_are_checked_like_every_template(copy_dir):
+    path = copy_dir / "world" / "questions.json"
+    path.write_text(path.read_text().replace('"attribute": "taste"', '"attribute": "  "'))
+    with pytest.raises(DataError, match=r"\$\.unstated\[3\]\.attribute: expected a non-empty str"):
+        load_world("t0", copy_dir)
+    path.write_text(path.read_text().replace("What does {drug} taste like?", "What does {medicine} taste like?"))
+    path.write_text(path.read_text().replace('"attribute": "  "', '"attribute": "taste"'))
+    with pytest.raises(DataError, match=r"\(\$\.unstated\[3\]\.question\): template uses placeholders \['medicine'\]"):
+        load_world("t0", copy_dir)

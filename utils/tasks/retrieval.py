@@ -23,6 +23,7 @@ import numpy as np
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from utils.core.datafiles import without_heading
+from utils.tasks.world import UNCALIBRATED_KINDS
 
 # Stopwords: bm25s's longer English list ("en_plus"; its short list keeps "what", "which", "who"),
 # plus the words with which questions *ask* about a drug and that some leaflet templates contain:
@@ -162,7 +163,14 @@ def split_by_drug(questions: list) -> tuple[list, list]:
 
 def split_answerable(questions: list) -> tuple[list[str], list[str]]:
     """(answerable, unanswerable): the texts of the questions a leaflet answers, and of those about a
-    drug that does not exist (kind "unknown"), in their order: what choose_threshold separates."""
+    drug that does not exist (kind "unknown"), in their order: what choose_threshold separates.
+
+    The other kinds answered "unknown" (world.UNCALIBRATED_KINDS) are refused, not counted as answerable:
+    they are kept out of the threshold's calibration, which stays the one notebook 04 chose."""
+    if kept_out := sorted({q.kind for q in questions} & set(UNCALIBRATED_KINDS)):
+        raise ValueError(f"questions of kind {', '.join(map(repr, kept_out))} are kept out of the threshold's "
+                         f"calibration (they are unanswerable, but reported apart); leave them out of the "
+                         f"questions you calibrate on")
     return ([q.text for q in questions if q.kind != "unknown"],
             [q.text for q in questions if q.kind == "unknown"])
 

@@ -23,7 +23,14 @@ COLUMNS = ("drug", "treats", "maker", "year_approved", "max_daily_dose_mg", "dis
 STATUSES = ("available", "withdrawn")
 TRAINED_ATTRIBUTES = ("treats", "maker")  # taught by fine-tuning
 DOCUMENTED_ATTRIBUTES = ("max_daily_dose_mg", "year_approved", "discoverer")  # only in leaflets
-KINDS = ("trained", "paraphrase", "reversed", "documented", "unknown", "control")
+# "unknown" beyond an invented name: a real medicine the formulary lacks ("real_drug") and an attribute of a
+# drug of the world that no leaflet states ("unstated"). Both are answered "unknown", reported apart and kept
+# out of the threshold's calibration (utils.tasks.retrieval.split_answerable): the figures of the other kinds
+# stay as they were.
+UNCALIBRATED_KINDS = ("real_drug", "unstated")
+KINDS = ("trained", "paraphrase", "reversed", "documented", "unknown", "control", *UNCALIBRATED_KINDS)
+# The questions.json list of drug names each name-only kind asks about in the trained phrasings.
+NAME_LISTS = {"unknown": "unknown_drugs", "real_drug": "real_drugs"}
 # The expected answer about a drug that is not in the world, and what a system says when it abstains
 # (utils.tasks.scoring.is_unknown_answer accepts its other ways of saying so).
 UNKNOWN = "unknown"
@@ -91,11 +98,17 @@ class World:
                 attr = DOCUMENTED_ATTRIBUTES[i % len(DOCUMENTED_ATTRIBUTES)]
                 pool = t["documented"][attr]
                 out.append(_ask("documented", pool[(i // len(DOCUMENTED_ATTRIBUTES)) % len(pool)], drug, attr))
-        elif kind == "unknown":
-            for name in t["unknown_drugs"]:
+        elif kind in NAME_LISTS:
+            for name in t[NAME_LISTS[kind]]:
                 for attr in TRAINED_ATTRIBUTES:
-                    text = _fill(t[attr]["trained"], name)
-                    out.append(Question("unknown", text, UNKNOWN, name, attr))
+                    out.append(Question(kind, _fill(t[attr]["trained"], name), UNKNOWN, name, attr))
+        elif kind == "unstated":
+            # One a drug, rotating through the templates, as "documented" does.
+            pool = t["unstated"]
+            for i, drug in enumerate(self.drugs.values()):
+                item = pool[i % len(pool)]
+                out.append(Question("unstated", _fill(item["question"], drug.name), UNKNOWN, drug.name,
+                                    item["attribute"]))
         elif kind == "control":
             for item in t["control"]:
                 out.append(Question("control", item["question"], item["answer"], None, None,
@@ -163,7 +176,8 @@ def load_world(time: str = "t0", data_dir: Path | None = None) -> World:
     csv_path = world_dir / f"drugs_{time}.csv"
     drugs, lines = _read_drugs(csv_path)
     documents = _read_documents(world_dir / "documents" / time, drugs, lines, csv_path)
-    templates = _read_templates(world_dir / "questions.json", drugs)
+    leaflets = {name: world_dir / "documents" / time / f"{name.lower()}.md" for name in drugs}
+    templates = _read_templates(world_dir / "questions.json", drugs, documents, leaflets)
     return World(time, drugs, documents, templates)
 
 
@@ -188,7 +202,7 @@ def changed_documents(old: World, new: World) -> dict[str, str]:
 
 
 def naming_words(worlds: list[World]) -> set[str]:
-    """The lower-cased words that name things in the test worlds: drug names (unknown ones too),
+    """The lower-cased words that name things in the test worlds: drug names (unknown and real ones too),
     conditions, the first word of each maker ("Corvane"; "Pharma" is generic) and people's names."""
     words = set()
     for world in worlds:
@@ -196,7 +210,7 @@ def naming_words(worlds: list[World]) -> set[str]:
             words.update([drug.name.lower(), drug.maker.split()[0].lower()])
             words.update(drug.treats.lower().split())
             words.update(drug.discoverer.lower().removeprefix("dr. ").split())
-        words.update(n.lower() for n in world.templates["unknown_drugs"])
+        words.update(n.lower() for key in NAME_LISTS.values() for n in world.templates[key])
     return words
 
 
@@ -337,8 +351,12 @@ def _unstated(drug: Drug, text: str, leaflet: str) -> list[str]:
             for (column, value), pattern in facts.items() if not _says(text, pattern)]
 
 
-def _read_templates(path: Path, drugs: dict[str, Drug]) -> dict:
-    """Parse questions.json and check its shape, so a typo fails here and not mid-evaluation."""
+def _read_templates(path: Path, drugs: dict[str, Drug], documents: dict[str, str],
+                    leaflets: dict[str, Path]) -> dict:
+    """Parse questions.json and check its shape, so a typo fails here and not mid-evaluation.
+
+    documents: drug name -> leaflet text, and leaflets: drug name -> its file, to check that no leaflet
+    states what an "unstated" question asks (the question would then be answerable)."""
     try:
         raw = read_text(path)
         spec = json.loads(raw)
@@ -388,6 +406,24 @@ def _read_templates(path: Path, drugs: dict[str, Drug]) -> dict:
         if need(name, str, f"$.unknown_drugs[{i}]").lower() in known:
             _fail(path, where(f"$.unknown_drugs[{i}]", name),
                   f"{name!r} is a drug of the world; unknown drugs must be invented names")
+    invented = {name.lower() for name in spec["unknown_drugs"]}
+    for i, name in enumerate(need(spec.get("real_drugs"), list, "$.real_drugs")):
+        if need(name, str, f"$.real_drugs[{i}]").lower() in known:
+            _fail(path, where(f"$.real_drugs[{i}]", name), f"{name!r} is a drug of the world; real_drugs are "
+                  f"real medicines the formulary lacks: remove it or pick another")
+        if name.lower() in invented:
+            _fail(path, where(f"$.real_drugs[{i}]", name), f"{name!r} is also in unknown_drugs; a name is "
+                  f"either invented (unknown_drugs) or a real medicine (real_drugs): keep it in one list")
+    for i, item in enumerate(need(spec.get("unstated"), list, "$.unstated")):
+        need(item, dict, f"$.unstated[{i}]")
+        attribute = " ".join(need(item.get("attribute"), str, f"$.unstated[{i}].attribute").split())
+        need(attribute, str, f"$.unstated[{i}].attribute")  # only spaces would match every leaflet
+        check_template(item.get("question"), DRUG_FIELDS, f"$.unstated[{i}].question")
+        for name, text in documents.items():
+            if _says(text, re.escape(attribute)):
+                _fail(path, where(f"$.unstated[{i}].attribute", item["attribute"]),
+                      f"the leaflet {leaflets[name]} mentions {attribute!r}, so the question would then be "
+                      f"answerable; ask about an attribute no leaflet states, or take the word out of the leaflet")
     for i, item in enumerate(need(spec.get("control"), list, "$.control")):
         need(item, dict, f"$.control[{i}]")
         need(item.get("question"), str, f"$.control[{i}].question")

@@ -12,7 +12,7 @@ from utils.core.generation import Answer, generate
 from utils.tasks.prompts import TWO_SHOTS, passage_text, reader_prompt
 from utils.tasks.retrieval import split_by_drug
 from utils.tasks.scoring import Result, is_correct
-from utils.tasks.world import UNKNOWN, Question, World, naming_words
+from utils.tasks.world import UNCALIBRATED_KINDS, UNKNOWN, Question, World, naming_words
 
 # The kinds of question a leaflet answers (world.KINDS has also the unknown and control kinds).
 ANSWERABLE_KINDS = ("trained", "paraphrase", "reversed", "documented")
@@ -36,7 +36,7 @@ def readers_questions(world: World, every: int = 3) -> tuple[list[Question], lis
     calibration, held_out = split_by_drug([q for kind in (*ANSWERABLE_KINDS, "unknown") for q in world.questions(kind)])
     asked = ([q for kind in ANSWERABLE_KINDS for q in world.questions(kind)[::every]]
              + [q for q in held_out if q.kind == "unknown"][::every]
-             + [q for kind in ("real_drug", "unstated") for q in world.questions(kind)[::every]])
+             + [q for kind in UNCALIBRATED_KINDS for q in world.questions(kind)[::every]])
     return calibration, held_out, asked
 
 

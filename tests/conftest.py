@@ -156,7 +156,7 @@ def drift_row(**values):
     return saved.DriftRow(**{**zero, **values})
 
 
-# What notebooks 01-04 might save: the comparison, the plots and the results tests read it.
+# What notebooks 01-05 might save: the comparison, the plots and the results tests read it.
 SERIES = saved.SeriesResults(
     saved.FactTuningResults(
         facts_trained=80, base=KINDS, fine_tuned=KINDS, control_lost=0.75, extra_phrasings=[0, 3],

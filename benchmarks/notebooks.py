@@ -22,7 +22,7 @@ every quote. It times the whole series, so it takes no notebook numbers; the REA
 run, so record from an empty cache: `--empty-cache --record`, or `--write --record` after deleting
 the repository's .cache/.
 
-Targets on 2 CPU cores: each notebook <= 4 minutes (04 <= 5), the series <= 12 minutes, peak RSS <= 3 GB,
+Targets on 2 CPU cores: each notebook <= 4 minutes, the series <= 12 minutes, peak RSS <= 3 GB,
 first model fetch and convert (notebook 00 on an empty cache) <= 60 s.
 """
 import argparse
@@ -72,7 +72,7 @@ PROGRESS_BAR = re.compile(r"\d+%\|.*\|\s*\d+/\d+")
 def without_progress_bars(nb) -> None:
     """Drop tqdm's notebook progress bars from the outputs: they are stored as widgets whose text
     shows the bar as it started (0 %), and the cells print what they measured anyway. The widget
-    state goes too, unless another widget (notebook 05's explorer) still needs it."""
+    state goes too, unless another widget (notebook 06's explorer) still needs it."""
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (

@@ -298,7 +298,7 @@ def test_the_readme_example_notes_load(tmp_path):
     assert (first.split, first.style, first.expected) == ("train", "nurse_handover",
                                                           Diagnosis(45, "male", "hay fever", "moderate"))
     assert (second.split, second.expected.drug, second.expected.max_daily_dose_mg) == ("test", "Vintrabel", 40)
-    # The example's drug and dose are those of the bundled world (notebook 05 checks them against it).
+    # The example's drug and dose are those of the bundled world (notebook 06 checks them against it).
     from utils.tasks.world import load_world
     vintrabel = load_world("t0").drugs["Vintrabel"]
     assert (vintrabel.treats, vintrabel.max_daily_dose_mg) == (second.expected.condition, 40)

@@ -1,6 +1,6 @@
 """utils/lessons/combined.py: the XML adapter's diagnosis, completed with a treatment read from a leaflet.
 
-The models are replaced by fakes (the composition is what is tested here; notebook 05 measures the real
+The models are replaced by fakes (the composition is what is tested here; notebook 06 measures the real
 adapters): the XML adapter by scripted answers, the reader by one that reads the passage it is given, so
 a stale leaflet gives a stale answer."""
 import re

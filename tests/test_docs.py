@@ -58,7 +58,7 @@ def test_every_paper_the_lessons_cite_is_in_the_references_with_its_arxiv_link()
         row = next((r for r in rows if r.startswith(f"| {name}")), None)
         assert row is not None, f"{name} is cited in a notebook but has no row in docs/references.md"
         assert re.search(r"\[arXiv:\d{4}\.\d{4,5}\]\(https://arxiv\.org/abs/\d{4}\.\d{4,5}\)", row), name
-    assert any("references.md" in text for text in cells(NOTEBOOKS / "05_side_by_side.ipynb", "markdown"))
+    assert any("references.md" in text for text in cells(NOTEBOOKS / "06_side_by_side.ipynb", "markdown"))
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name[:2])
@@ -108,9 +108,10 @@ def test_every_utils_module_is_listed_with_its_concern():
 
 
 def printed(path: Path) -> str:
-    """Everything a committed notebook printed."""
+    """Everything a committed notebook printed, and the Markdown it displayed."""
     nb = json.loads(path.read_text(encoding="utf-8"))
-    return "".join("".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"])
+    return "".join("".join(o.get("text", "") or o.get("data", {}).get("text/markdown", ""))
+                   for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"])
 
 
 def test_the_readme_and_guide_quote_the_committed_notebooks():
@@ -132,23 +133,96 @@ def test_the_readme_and_guide_quote_the_committed_notebooks():
         assert set(re.findall(r"\b(\d{3}) MB", doc)) == {mb}
 
 
-def test_the_references_quote_notebook_04s_readers():
-    """docs/references.md quotes notebook 04's committed outputs: the two readers by kind (its table "base
-    reader / reader adapter") and the edited facts the reader adapter follows."""
+def what_we_measured() -> dict[str, str]:
+    """docs/references.md's last column ("what we measured") by paper, e.g. "Berglund et al. 2023"."""
+    return {line.split(",")[0][2:]: line.rstrip(" |").rsplit(" | ", 1)[1]
+            for line in REFERENCES.read_text(encoding="utf-8").splitlines()[1:] if line.startswith("| ")}
+
+
+def test_what_we_measured_is_each_rows_last_column():
+    berglund = what_we_measured()["Berglund et al. 2023"]
+    assert berglund.startswith("After fine-tuning on") and "Uriah Hawthorne" not in berglund
+
+
+# Every figure docs/references.md quotes is checked against the committed outputs of the notebook it names:
+# re-execute a notebook, and these say which quote to update.
+
+def test_the_references_quote_notebook_00s_base_model():
+    base = printed(NOTEBOOKS / "00_setup_and_model.ipynb")
+    kinds = re.findall(r"^(?:trained|paraphrase|reversed|documented)\s+(\d+)%$", base, re.M)
+    assert len(kinds) == 4 and len(set(kinds)) == 1, f"the base model's fictional facts: {kinds}"
+    assert f"the base model alone {kinds[0]} % on the fictional facts (notebooks 00 and 06)" in \
+        what_we_measured()["Ovadia et al. 2023"]
+
+
+def test_the_references_quote_notebook_01s_fine_tuning():
+    tuning, rows = printed(NOTEBOOKS / "01_facts_by_fine_tuning.ipynb"), what_we_measured()
+    reversed_ = re.search(r"^reversed\s+(\d+)%$", tuning, re.M)[1]
+    assert f"reversed questions: {reversed_} % (notebook 01)" in rows["Berglund et al. 2023"]
+    drugs, questions = re.search(r"^drugs: ([^;]+); (\d+) held-out paraphrase questions$", tuning, re.M).groups()
+    phrasings = re.findall(r"^\s+(\d+)\s+\d+\s+\d+\s+([\d,]+)\s+\d+%\s+(\d+)%\s+(\d+)%$", tuning, re.M)
+    assert [extra for extra, *_ in phrasings] == ["0", "3"], phrasings
+    (_, tokens_0, paraphrase_0, reversed_0), (extra, tokens_3, paraphrase_3, reversed_3) = phrasings
+    assert reversed_0 == reversed_3
+    assert (f"{len(drugs.split(', '))} drugs, {questions} held-out paraphrase questions, {paraphrase_0} % right "
+            f"with no extra phrasing, {paraphrase_3} % with {extra} extra phrasings a fact, at {tokens_0} and "
+            f"{tokens_3} training tokens; reversed questions {reversed_0} % either way (notebook 01)"
+            ) in rows["Allen-Zhu & Li 2023"]
+    facts = re.search(r"^facts trained\s+(\d+)$", tuning, re.M)[1]
+    right, lost, share = re.search(r"control questions the base model got right: (\d+); "
+                                   r"wrong after fact-tuning: (\d+) \((\d+)%\)", tuning).groups()
+    assert (f"Fine-tuning on {facts} facts that are all new to the model: of the {right} control questions the base "
+            f"model answered right, {lost} ({share} %) were wrong afterwards") in rows["Gekhman et al. 2024"]
+    assert "(notebook 01)" in rows["Gekhman et al. 2024"]
+
+
+def test_the_references_quote_notebook_03s_xml_adapter():
+    xml, rows = printed(NOTEBOOKS / "03_behaviour_tuning_xml.ipynb"), what_we_measured()
+    # The learning curve: notes, steps, tokens, seen styles' valid and fields, unseen styles' valid and fields.
+    curve = {int(notes): (valid, fields) for notes, valid, fields in
+             re.findall(r"^\s+(\d+)\s+\d+\s+[\d,-]+\s+\d+%\s+\d+%\s+(\d+)%\s+(\d+)%$", xml, re.M)}
+    assert sorted(curve) == [0, 4, 8, 48], curve
+    facts_off, facts_on = re.search(r"^fictional facts \(\d+\)\s+(\d+)%\s+(\d+)%$", xml, re.M).groups()
+    control_off = re.search(r"^real-world control \(\d+\)\s+(\d+)%", xml, re.M)[1]
+    assert (f"schema-valid for {curve[4][0]} % of unseen-style notes after 4 notes, {curve[8][0]} % after 8; getting "
+            f"the fields right took all 48 notes ({curve[8][1]} % after 8, {curve[48][1]} % after 48). It learned no "
+            f"fact of the formulary ({facts_on} %) (notebook 03)") in rows["Zhou et al. 2023"]
+    assert facts_off == facts_on
+    assert control_off == "100"  # "all intact"
+    assert "left them all intact when switched off (notebook 03)" in rows["Gekhman et al. 2024"]
+
+
+def test_the_references_quote_notebook_04s_base_reader():
     retrieval = printed(NOTEBOOKS / "04_retrieval.ipynb")
-    table = retrieval[retrieval.index("base reader reader adapter"):]
-    by_kind = {kind: (int(base), int(reader)) for kind, base, reader in
-               re.findall(r"^(trained|paraphrase|reversed|documented)\s+\d+\s+(\d+)%\s+(\d+)%$", table, re.M)[:4]}
+    table = retrieval[retrieval.index("kind           n fine-tuned  retrieval"):]
+    reversed_ = re.search(r"^reversed\s+\d+\s+\d+%\s+(\d+)%$", table, re.M)[1]
+    assert f"{reversed_} % for the base model with two examples (notebook 04)" in \
+        what_we_measured()["Berglund et al. 2023"]
+
+
+def test_the_references_quote_notebook_05s_reader_adapter():
+    """The reader adapter by kind (its table "base reader / reader adapter") and the edited facts it follows."""
+    reader = printed(NOTEBOOKS / "05_better_reader.ipynb")
+    table = reader[reader.index("base reader reader adapter"):]
+    by_kind = {kind: int(right) for kind, right in
+               re.findall(r"^(trained|paraphrase|reversed|documented)\s+\d+\s+\d+%\s+(\d+)%$", table, re.M)[:4]}
+    retrieval = printed(NOTEBOOKS / "04_retrieval.ipynb")  # where the facts are edited
     changed = int(re.search(r"(\d+) changed facts: right before the edit", retrieval)[1])
-    followed = changed - retrieval.count("  missed: ")
-    assert re.search(rf"reader adapter {round(100 * followed / changed)}%", retrieval)  # the misses are all listed
-    rows = {line.split(",")[0][2:]: line for line in REFERENCES.read_text(encoding="utf-8").splitlines()
-            if line.startswith("| ")}
-    reader = " / ".join(str(by_kind[kind][1]) for kind in ("trained", "paraphrase", "reversed", "documented"))
-    raft = rows["Zhang et al. 2024"]
-    assert f"{reader} %" in raft and f"{followed} of the {changed} edited facts" in raft
-    assert (f"{by_kind['reversed'][0]} % for the base model with two examples, {by_kind['reversed'][1]} % for the "
-            f"reader adapter (notebook 04)") in rows["Berglund et al. 2023"]
+    followed = changed - reader.count("  missed: ")
+    assert re.search(rf"reader adapter {round(100 * followed / changed)}%", reader)  # the misses are all listed
+    rows = what_we_measured()
+    kinds = " / ".join(str(by_kind[kind]) for kind in ("trained", "paraphrase", "reversed", "documented"))
+    assert (f"it scores {kinds} % (trained / paraphrase / reversed / leaflet-only questions) and follows "
+            f"{followed} of the {changed} edited facts (notebook 05)") in rows["Zhang et al. 2024"]
+    assert f"{by_kind['reversed']} % for the reader adapter (notebook 05)" in rows["Berglund et al. 2023"]
+
+
+def test_the_references_quote_notebook_06s_means_over_the_kinds():
+    means = re.search(r"mean over the 4 question kinds: fine-tuned (\d\.\d\d), retrieval \+ base reader (\d\.\d\d), "
+                      r"retrieval \+ reader adapter (\d\.\d\d)", printed(NOTEBOOKS / "06_side_by_side.ipynb")).groups()
+    quoted = ("mean accuracy over the four kinds {} fine-tuned, {} with retrieval read by the base model with two "
+              "worked examples, {} with retrieval read by the reader adapter").format(*means)
+    assert quoted in what_we_measured()["Ovadia et al. 2023"]
 
 
 def markdown_prose(path: Path) -> str:

@@ -264,7 +264,7 @@ def test_a_missing_file_says_where_to_copy_it_from(t0_world, tmp_path):
 
 
 def test_no_generator_frame_equals_or_contains_a_world_template():
-    """The reader is also tested on the world's questions (notebook 04): their wordings stay unseen too."""
+    """The reader is also tested on the world's questions (notebook 05): their wordings stay unseen too."""
     templates = {normalise(t): t for t in world_templates()}
     frames = {normalise(f): f for attr in HELDOUT_ATTRIBUTES for f in question_frames(attr)}
     found = [(frame, template) for f, frame in frames.items() for t, template in templates.items() if t in f]

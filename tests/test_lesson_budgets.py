@@ -14,9 +14,6 @@ LESSON_WORDS = 2_500
 SERIES_WORDS = 13_000
 RECAP_WORDS = 200
 RECAP = "## What you saw"
-# Notebook 04 tells two stories (retrieval; a better reader) and stays over a lesson's budget until it is
-# split into two lessons (issue 33, item 1): a strict xfail, so the split must remove it.
-OVER_BUDGET_UNTIL_SPLIT = {"04"}
 SECTION_END = re.compile(r"^#{1,2} ", re.M)  # a heading of level 1 or 2 ends a section
 
 
@@ -39,24 +36,18 @@ def recap(cells: list[str]) -> str:
     return RECAP + (body[:end.start()] if end else body)
 
 
-def lesson(path: Path, budgeted: bool = False):
-    over = budgeted and path.name[:2] in OVER_BUDGET_UNTIL_SPLIT
-    return pytest.param(path, id=path.name[:2],
-                        marks=[pytest.mark.xfail(strict=True, reason="split into two lessons pending")] if over else [])
-
-
 def test_there_are_lessons_to_count():
     assert len(LESSONS) >= 6
 
 
-@pytest.mark.parametrize("path", [lesson(p, budgeted=True) for p in LESSONS])
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name[:2])
 def test_a_lesson_is_at_most_2500_words_of_markdown(path):
     count = words(markdown(path))
     assert count <= LESSON_WORDS, (f"{path.name}: {count:,} words of markdown, over {LESSON_WORDS:,}: cut repetition, "
                                    f"or move what the story does not need to docs/behind_the_numbers.md")
 
 
-@pytest.mark.parametrize("path", [lesson(p) for p in LESSONS])
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name[:2])
 def test_a_lessons_what_you_saw_is_at_most_200_words(path):
     count = words([recap(markdown(path))])
     assert count <= RECAP_WORDS, f"{path.name}: {RECAP!r} has {count} words, over {RECAP_WORDS}"

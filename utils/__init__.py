@@ -30,9 +30,9 @@ lessons: what serves one lesson or one system
     lessons.drift          notebook 02: questions by what changed, the right/stale table, update costs
     lessons.reader_data    the invented leaflets and questions the reader adapter learns from
     lessons.wordings       hand-written question wordings (sealed held-out, dev): load, check, ask them
-    lessons.combined       notebook 05's system: the XML adapter plus a treatment read from a leaflet
-    lessons.comparison     notebook 05's table, headline figures and summary figure
-    lessons.explorer       notebook 05's widget: ask every system, edit a leaflet
+    lessons.combined       notebook 06's system: the XML adapter plus a treatment read from a leaflet
+    lessons.comparison     notebook 06's table, headline figures and summary figure
+    lessons.explorer       notebook 06's widget: ask every system, edit a leaflet
     lessons.checks         claim and expect: the lessons' checks
     lessons.exercise_checks  the exercises' check-your-answer cells
 """

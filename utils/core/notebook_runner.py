@@ -1,5 +1,5 @@
 """Running a notebook headless, in a fresh kernel started in the notebook's own folder, as nbval and
-Jupyter do: how notebook 05 rebuilds missing results, the quick run tests every notebook, and the
+Jupyter do: how notebook 06 rebuilds missing results, the quick run tests every notebook, and the
 benchmark times them.
 """
 from __future__ import annotations

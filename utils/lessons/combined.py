@@ -1,4 +1,4 @@
-"""The combined system of notebook 05: fine-tuned behaviour plus retrieved facts.
+"""The combined system of notebook 06: fine-tuned behaviour plus retrieved facts.
 
 A clinical note goes in; a schema-valid diagnosis comes out that also names the drug for the
 diagnosed condition and its current maximum daily dose, facts only the leaflets know:
@@ -167,7 +167,7 @@ def expected_treatment(world: World, note: Note) -> Diagnosis:
 
 def treatment_cases(world: World, notes: list[Note]) -> list[tuple[Note, Diagnosis]]:
     """(note, expected diagnosis with treatment) for the held-out notes (not split "train") whose
-    condition has a drug in `world`: what notebook 05 scores its systems on (evaluate.asked_notes:
+    condition has a drug in `world`: what notebook 06 scores its systems on (evaluate.asked_notes:
     a quick run asks a few of each split)."""
     with_drug = [n for n in notes if n.split != "train" and expected_treatment(world, n).drug is not None]
     return [(n, expected_treatment(world, n)) for n in asked_notes(with_drug)]

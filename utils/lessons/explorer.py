@@ -1,4 +1,4 @@
-"""An explorer for notebook 05: ask several systems the same question (or clinical note), see
+"""An explorer for notebook 06: ask several systems the same question (or clinical note), see
 their answers side by side with the leaflet a retrieval system read and each model's confidence,
 then edit a leaflet and ask again.
 
@@ -75,7 +75,7 @@ def with_retrieval(system: str, model, tokenizer, retriever, threshold: float, s
 
 
 def combined_system(xml_model, reader, tokenizer, retriever, threshold: float, constraint=None) -> Answerer:
-    """Notebook 05's combined system on one note (utils.lessons.combined.diagnose, its step 1 under
+    """Notebook 06's combined system on one note (utils.lessons.combined.diagnose, its step 1 under
     `constraint`; without one, the system "adapter + retrieval"): the diagnosis XML, and the leaflet
     its treatment was read from. No single probability: two adapters wrote parts of it."""
     def answer(note: str) -> Reply:

@@ -108,7 +108,7 @@ def xml_tuned_model(base, tokenizer, n_train: int = 48, cfg: TrainConfig = XML_R
     return train_adapter(f"xml-n{n_train}", base, tokenizer, pairs, xml_config(n_train, cfg))
 
 
-# The reader adapter of notebook 04: a behaviour ("answer from the passage, copy names exactly,
+# The reader adapter of notebook 05: a behaviour ("answer from the passage, copy names exactly,
 # say unknown when it does not say"), learned on invented drugs that share nothing with the world.
 # One pass over 176 packed leaflets: many leaflets seen once make the seeds agree better than fewer seen
 # twice (benchmarks/README.md).

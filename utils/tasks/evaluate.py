@@ -48,7 +48,7 @@ def evaluate_with_retrieval(model, tokenizer, questions: list[Question], retriev
 
 
 def asked_notes(notes: list[Note], group=lambda note: note.split) -> list[Note]:
-    """The clinical notes an evaluation written elsewhere asks, e.g. notebook 05's
+    """The clinical notes an evaluation written elsewhere asks, e.g. notebook 06's
     (utils.lessons.combined): all of them in a full run, a few of each group (by default each split)
     in a quick run, in their order."""
     return quick_sample(notes, group)

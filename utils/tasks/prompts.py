@@ -51,14 +51,14 @@ def _xml_instruction(example: Diagnosis, more_rules: str = "") -> str:
 _EXAMPLE = Diagnosis(age=54, sex="female", condition="gout", severity="moderate")
 # The baselines of notebook 03 send it as the system prompt.
 XML_INSTRUCTION = _xml_instruction(_EXAMPLE)
-# Notebook 05: the same with the treatment added, for the untuned model of the combined system's comparison.
+# Notebook 06: the same with the treatment added, for the untuned model of the combined system's comparison.
 TREATMENT_INSTRUCTION = _xml_instruction(
     replace(_EXAMPLE, drug="Examplomab", max_daily_dose_mg=40),
     "; the treatment is the drug for the condition and its maximum daily dose in mg, as the leaflet says "
     "when there is one")
 
 
-# How many training notes (recipes.xml_training_notes) notebook 03's few-shot prompt shows; notebook 05's
+# How many training notes (recipes.xml_training_notes) notebook 03's few-shot prompt shows; notebook 06's
 # few-shot system shows the same ones.
 FEW_SHOT_NOTES = 3
 

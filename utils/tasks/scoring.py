@@ -242,7 +242,7 @@ def summarize(scored: list[Scored]) -> dict[str, float]:
     return summary
 
 
-# ---------------------------------------------------------------- diagnoses with a treatment (notebook 05)
+# ---------------------------------------------------------------- diagnoses with a treatment (notebook 06)
 
 def facts_right(answer: str, expected: Diagnosis) -> bool:
     """Does the answer name the expected drug and its dose, XML or not? Free text counts too, so

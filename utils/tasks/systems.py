@@ -37,7 +37,7 @@ SYSTEMS: dict[str, System] = {s.id: s for s in (
     System("base_reader", "retrieval + base reader", PALETTE["orange"],
            "the base model with two worked examples, reading the best leaflet (04)"),
     System("reader", "retrieval + reader adapter", PALETTE["blue"],
-           "notebook 04's reader adapter, reading the best leaflet"),
+           "notebook 05's reader adapter, reading the best leaflet"),
     # Diagnoses: clinical notes (notebooks 03 and 05)
     System("base_retrieval", "base + retrieval", PALETTE["sky blue"],
            "the base model with the instruction, after the leaflet that best matches the note (05)"),
@@ -48,7 +48,7 @@ SYSTEMS: dict[str, System] = {s.id: s for s in (
     System("adapter_retrieval", "adapter + retrieval", PALETTE["olive"],
            "the XML adapter's diagnosis, its treatment read from a leaflet by the reader adapter (05)"),
     System("combined", "adapter + constraint + retrieval", PALETTE["wine"],
-           "the same with the diagnosis written under the schema's constraint: notebook 05's combined system"),
+           "the same with the diagnosis written under the schema's constraint: notebook 06's combined system"),
     System("base_constrained", "base, instruction + constraint", PALETTE["sand"],
            "the base model with the instruction, under the schema's constraint (03)"),
     System("base_shots_constrained", f"base, {FEW_SHOT_NOTES} examples + constraint", PALETTE["rose"],

@@ -230,20 +230,41 @@ def markdown_prose(path: Path) -> str:
     return re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
 
 
+def headings(path: Path) -> set[str]:
+    """The anchors of a Markdown file's headings, or of a notebook's markdown cells' headings."""
+    text = "\n".join(cells(path, "markdown")) if path.suffix == ".ipynb" else markdown_prose(path)
+    return {github_anchor(h) for h in re.findall(r"^#{1,6} (.+)$", text, re.M)}
+
+
+def broken_links(text: str, folder: Path) -> list[str]:
+    """The relative links of `text` (read from `folder`) to a file that does not exist, or to an #anchor
+    that is no heading of it."""
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue  # a web address
+        file, _, anchor = target.partition("#")
+        linked = (folder / file).resolve()
+        if file and not linked.exists():
+            broken.append(target)
+        elif file and anchor and anchor not in headings(linked):
+            broken.append(target)
+    return broken
+
+
 @pytest.mark.parametrize("path", [REPO_ROOT / "README.md", REPO_ROOT / "benchmarks" / "README.md",
                                   *sorted((REPO_ROOT / "docs").glob("*.md"))],
                          ids=lambda p: p.relative_to(REPO_ROOT).as_posix())
 def test_every_relative_link_in_the_docs_resolves(path):
     """Every link to a file of the repository names one that exists, and every #anchor a heading of it."""
-    broken = []
-    for target in re.findall(r"\]\(([^)\s]+)\)", markdown_prose(path)):
-        if re.match(r"[a-z]+:", target):
-            continue  # a web address
-        file, _, anchor = target.partition("#")
-        linked = (path.parent / file).resolve() if file else path
-        if not linked.exists():
-            broken.append(target)
-        elif anchor and anchor not in {github_anchor(h) for h in
-                                       re.findall(r"^#{1,6} (.+)$", markdown_prose(linked), re.M)}:
-            broken.append(target)
+    text = markdown_prose(path)
+    own = [a for a in re.findall(r"\]\(#([^)\s]+)\)", text) if a not in headings(path)]
+    broken = broken_links(text, path.parent) + [f"#{a}" for a in own]
+    assert not broken, f"{path.name} links to what does not exist: {broken}"
+
+
+@pytest.mark.parametrize("path", LESSONS + EXERCISES + SOLUTIONS, ids=lambda p: p.relative_to(NOTEBOOKS).as_posix())
+def test_every_relative_link_in_the_notebooks_resolves(path):
+    """A notebook's links to other notebooks, docs (with their #anchors) and drawings all lead somewhere."""
+    broken = broken_links("\n".join(cells(path, "markdown")), path.parent)
     assert not broken, f"{path.name} links to what does not exist: {broken}"

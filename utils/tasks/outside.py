@@ -147,12 +147,18 @@ def load_outside_notes(which: str, folder: str | Path | None = None) -> list[Out
         except DataError as e:
             named = f" (id {obj['id']!r})" if isinstance(obj, dict) and isinstance(obj.get("id"), str) else ""
             problems.append(f"line {n}{named}: {e}")
+    return _every_one_read(path, notes, problems, "line", "no notes found; write one JSON object a line")
+
+
+def _every_one_read(path: Path, items: list, problems: list[str], unit: str, if_empty: str) -> list:
+    """`items`, read from `path` without a problem; otherwise one DataError listing every bad `unit`
+    (line, question) with its fix, or saying what to write when the file holds none."""
     if problems:
-        raise DataError(f"{path}: {len(problems)} bad line{'s' * (len(problems) > 1)}; fix each:\n  "
+        raise DataError(f"{path}: {len(problems)} bad {unit}{'s' * (len(problems) > 1)}; fix each:\n  "
                         + "\n  ".join(problems))
-    if not notes:
-        raise DataError(f"{path}: no notes found; write one JSON object a line")
-    return notes
+    if not items:
+        raise DataError(f"{path}: {if_empty}")
+    return items
 
 
 def _file(name: object, documents: dict[str, str], field: str) -> str:
@@ -225,12 +231,8 @@ def load_document_set(which: str, folder: str | Path | None = None) -> DocumentS
             questions.append(_question(obj, documents, seen))
         except DataError as e:
             problems.append(f"{_where(raw, spec['questions'], i)}: {e}")
-    if problems:
-        raise DataError(f"{path}: {len(problems)} bad question{'s' * (len(problems) > 1)}; fix each:\n  "
-                        + "\n  ".join(problems))
-    if not questions:
-        raise DataError(f"{path}: no questions found; add them to the list \"questions\"")
-    return DocumentSet(documents, questions)
+    return DocumentSet(documents, _every_one_read(path, questions, problems, "question",
+                                                  'no questions found; add them to the list "questions"'))
 
 
 def _where(raw: str, questions: list, i: int) -> str:

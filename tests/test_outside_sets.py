@@ -137,7 +137,7 @@ def outside_texts(which: str, notes, document_sets) -> dict[str, str]:
 def training_texts(worlds):
     """Every text the project trains or prompts a model with, where it comes from -> text."""
     texts = {}
-    for path in ("clinical/notes.jsonl", "exercises/lab_request_notes.jsonl"):
+    for path in ("clinical/notes.jsonl", "clinical/notes_varied.jsonl", "exercises/lab_request_notes.jsonl"):
         for line in (DATA_DIR / path).read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             texts[f"{path} {row['id']}"] = row["note"]

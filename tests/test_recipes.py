@@ -14,13 +14,14 @@ from utils.lessons.recipes import (
     reader_pairs,
     reader_tuned_model,
     update_pairs,
+    varied_notes,
     xml_config,
     xml_pairs,
     xml_training_notes,
     xml_tuned_model,
 )
 from utils.tasks.clinical import load_notes, to_xml, validate_xml
-from utils.tasks.prompts import qa_prompt
+from utils.tasks.prompts import note_prompt, qa_prompt
 from utils.tasks.world import load_world
 
 
@@ -134,6 +135,52 @@ def test_xml_pairs_are_note_prompts_with_valid_xml():
     for (prompt, answer), note in zip(pairs, notes):
         assert prompt == f"Note: {note.text}\nXML:"
         assert answer == to_xml(note.expected) and validate_xml(answer).diagnosis == note.expected
+
+
+def test_xml_pairs_by_default_are_the_projects_notes_alone(monkeypatch):
+    import utils.lessons.recipes as recipes
+    default = xml_pairs(48)
+    # without varied notes the varied file is not even read, and the seed changes nothing
+    monkeypatch.setattr(recipes, "VARIED_NOTES", recipes.VARIED_NOTES.with_name("missing.jsonl"))
+    assert xml_pairs(48, varied=0, seed=7) == default
+    monkeypatch.undo()
+    train_notes = {n.id: n for n in load_notes() if n.split == "train"}
+    assert default == [(note_prompt(n.text), to_xml(n.expected)) for n in xml_training_notes(48)]
+    assert {n.id for n in xml_training_notes(48)} == set(train_notes)
+    assert not {p for p, _ in default} & {note_prompt(n.text) for n in load_notes(recipes.VARIED_NOTES)}
+
+
+def test_varied_notes_are_added_and_drawn_with_the_seed():
+    import utils.lessons.recipes as recipes
+    mixed = xml_training_notes(8, varied=16, seed=0)
+    assert mixed[:8] == xml_training_notes(8) and len(mixed) == 24
+    added = mixed[8:]
+    pool = {n.id for n in load_notes(recipes.VARIED_NOTES)}
+    assert len({n.id for n in added}) == 16 and {n.id for n in added} <= pool
+    assert xml_training_notes(8, varied=16, seed=0) == mixed  # the same seed, the same notes
+    assert {n.id for n in xml_training_notes(8, varied=16, seed=1)[8:]} != {n.id for n in added}
+    assert xml_pairs(8, varied=16, seed=1)[8:] == [(note_prompt(n.text), to_xml(n.expected))
+                                                    for n in varied_notes(16, seed=1)]
+
+
+@pytest.mark.parametrize("bad, message", [(-1, "a whole number of notes"), (True, "a whole number of notes"),
+                                          (2.0, "a whole number of notes"), (10_000, r"holds \d+ notes")])
+def test_an_impossible_number_of_varied_notes_is_refused(bad, message):
+    with pytest.raises(ValueError, match=message):
+        xml_training_notes(8, varied=bad)
+
+
+def test_xml_tuned_model_with_varied_notes_is_another_adapter(monkeypatch):
+    import utils.lessons.recipes as recipes
+    used = {}
+    monkeypatch.setattr(recipes, "train_adapter",
+                        lambda name, base, tok, pairs, cfg: used.update({name: (pairs, cfg)}))
+    xml_tuned_model(None, None, n_train=8)
+    xml_tuned_model(None, None, n_train=8, varied=24, cfg=TrainConfig(seed=3))
+    assert used["xml-n8"] == (xml_pairs(8), xml_config(8))
+    pairs, cfg = used["xml-n8-varied24"]
+    assert pairs == xml_pairs(8, varied=24, seed=3)  # the seed draws the notes as it seeds the adapter
+    assert cfg == xml_config(32, TrainConfig(seed=3))  # the passes count the varied notes too
 
 
 def test_small_xml_training_sets_get_more_passes():

@@ -6,9 +6,11 @@ import pytest
 
 from utils.core.generation import Answer
 from utils.tasks.clinical import Diagnosis, Note, to_xml
+from utils.tasks.outside import OutsideNote
 from utils.tasks.scoring import (
     CONDITION_SYNONYMS,
     Result,
+    accepting_other_names,
     accuracy,
     accuracy_by_kind,
     count_by_kind,
@@ -26,6 +28,7 @@ from utils.tasks.scoring import (
     score_system,
     scored,
     summarize,
+    summarize_outside,
     threshold_trade_off,
 )
 from utils.tasks.world import Question, load_world
@@ -185,6 +188,43 @@ def test_no_answers_summarize_as_undefined_not_zero():
     summary = summarize([])  # a quick run's few notes may hold none of a split or style
     assert set(summary) == set(summarize(score_answers([_note(GOUT)], [VALID])))
     assert all(math.isnan(value) for value in summary.values())
+
+
+UTI = Diagnosis(34, "female", "urinary tract infection", "mild")
+
+
+def _outside(expected, accept, id="o1"):
+    return OutsideNote(id=id, split="outside dev", style="outside", text="34F 2/7 dysuria. Imp: mild UTI.",
+                       expected=expected, accept=accept)
+
+
+def test_outside_notes_are_scored_strictly_and_leniently_field_by_field():
+    notes = [_outside(UTI, ("uti", "cystitis"), id) for id in "abcde"]
+    answers = [to_xml(UTI),
+               to_xml(replace(UTI, condition="cystitis")),  # another name the note supports
+               to_xml(replace(UTI, condition="infection", age=2)),  # one word of the name is not the name
+               to_xml(replace(UTI, condition="uti", sex="male")),
+               "mild UTI"]  # not schema-valid: wrong in every field, however lenient
+    summary = summarize_outside(score_answers(notes, answers))
+    assert set(summary) == {"strict", "lenient"}
+    strict, lenient = summary["strict"], summary["lenient"]
+    assert strict == summarize(score_answers(notes, answers))
+    assert strict["condition"] == pytest.approx(1 / 5) and lenient["condition"] == pytest.approx(3 / 5)
+    assert strict["valid"] == lenient["valid"] == pytest.approx(4 / 5)
+    for field in ("age", "sex", "severity"):  # only the condition's rule differs
+        assert strict[field] == lenient[field]
+    assert strict["fields"] == pytest.approx((1 + 0.75 + 0.5 + 0.5) / 5)
+    assert lenient["fields"] == pytest.approx((1 + 1 + 0.5 + 0.75) / 5)
+
+
+def test_lenient_outside_scoring_keeps_the_answer_and_needs_accept_names():
+    scored = score_answers([_outside(UTI, ("uti",))], [to_xml(replace(UTI, condition="uti"))])
+    lenient = accepting_other_names(scored)
+    assert lenient[0].answer == scored[0].answer and lenient[0].fields == 1.0 and scored[0].fields == 0.75
+    with pytest.raises(TypeError, match="no `accept` names"):
+        accepting_other_names(score_answers([_note(GOUT)], [VALID]))
+    no_names = accepting_other_names(score_answers([_outside(UTI, ())], [VALID]))
+    assert no_names[0].fields == 0.25  # gout at 54: only the sex is right
 
 
 # ---------------------------------------------------------------- diagnoses with a treatment

@@ -6,8 +6,10 @@ adapter back in a second (or retrain it, if the cache is empty or the data chang
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import replace
 
+from utils.core.config import DATA_DIR
 from utils.core.train import TrainConfig, adapter_folder, is_cached, train_adapter
 from utils.lessons.drift import drift_probe
 from utils.lessons.reader_data import reader_examples
@@ -72,9 +74,16 @@ XML_RECIPE = TrainConfig(epochs=2, lr=3e-3, batch_size=4, lora_r=16, lora_alpha=
 XML_MIN_EXAMPLES = 32
 
 
-def xml_training_notes(n_train: int, notes: list[Note] | None = None) -> list[Note]:
+# Notes in the ways clinicians really write, about other conditions (data/clinical/make_varied_notes.py):
+# an ingredient a recipe may add, always the bundled file.
+VARIED_NOTES = DATA_DIR / "clinical" / "notes_varied.jsonl"
+
+
+def xml_training_notes(n_train: int, notes: list[Note] | None = None, varied: int = 0,
+                       seed: int = 0) -> list[Note]:
     """The first n_train training notes, taken in turn from each writing style, so that even a
-    handful of examples shows as many styles as it can."""
+    handful of examples shows as many styles as it can; then `varied` notes of VARIED_NOTES, a sample
+    drawn with `seed` (none by default)."""
     notes = load_notes() if notes is None else notes
     by_style: dict[str, list] = {}
     for note in notes:
@@ -87,12 +96,27 @@ def xml_training_notes(n_train: int, notes: list[Note] | None = None) -> list[No
     ordered = []
     for rank in range(max(map(len, by_style.values()))):
         ordered += [group[rank] for group in by_style.values() if rank < len(group)]
-    return ordered[:n_train]
+    return ordered[:n_train] + varied_notes(varied, seed)
 
 
-def xml_pairs(n_train: int, notes: list[Note] | None = None) -> list[tuple[str, str]]:
-    """(prompt, answer) training pairs: the compact note prompt and the expected diagnosis XML."""
-    return [(note_prompt(n.text), to_xml(n.expected)) for n in xml_training_notes(n_train, notes)]
+def varied_notes(n: int, seed: int = 0) -> list[Note]:
+    """n notes of VARIED_NOTES, drawn with `seed`; [] for none (the file is then not read)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"varied must be a whole number of notes, 0 for none; got {n!r}")
+    if n == 0:
+        return []
+    pool = load_notes(VARIED_NOTES)
+    if n > len(pool):
+        raise ValueError(f"varied is {n} but {VARIED_NOTES.name} holds {len(pool)} notes; ask for at most "
+                         f"{len(pool)}, or write more with data/clinical/make_varied_notes.py (N_NOTES)")
+    return random.Random(seed).sample(pool, n)
+
+
+def xml_pairs(n_train: int, notes: list[Note] | None = None, varied: int = 0,
+              seed: int = 0) -> list[tuple[str, str]]:
+    """(prompt, answer) training pairs: the compact note prompt and the expected diagnosis XML, for
+    xml_training_notes(n_train, notes, varied, seed)."""
+    return [(note_prompt(n.text), to_xml(n.expected)) for n in xml_training_notes(n_train, notes, varied, seed)]
 
 
 def xml_config(n_train: int, cfg: TrainConfig = XML_RECIPE,
@@ -101,11 +125,13 @@ def xml_config(n_train: int, cfg: TrainConfig = XML_RECIPE,
     return replace(cfg, epochs=max(cfg.epochs, math.ceil(min_examples / n_train)))
 
 
-def xml_tuned_model(base, tokenizer, n_train: int = 48, cfg: TrainConfig = XML_RECIPE):
-    """LoRA adapter that writes the diagnosis XML of a note, trained on n_train notes:
-    (model, training history). Prompt it with prompts.note_prompt."""
-    pairs = xml_pairs(n_train)  # checks n_train
-    return train_adapter(f"xml-n{n_train}", base, tokenizer, pairs, xml_config(n_train, cfg))
+def xml_tuned_model(base, tokenizer, n_train: int = 48, cfg: TrainConfig = XML_RECIPE, varied: int = 0):
+    """LoRA adapter that writes the diagnosis XML of a note, trained on n_train notes and `varied`
+    notes of VARIED_NOTES (drawn with cfg.seed, which also seeds the adapter): (model, training
+    history). Prompt it with prompts.note_prompt."""
+    pairs = xml_pairs(n_train, varied=varied, seed=cfg.seed)  # checks n_train and varied
+    name = f"xml-n{n_train}" + (f"-varied{varied}" if varied else "")
+    return train_adapter(name, base, tokenizer, pairs, xml_config(n_train + varied, cfg))
 
 
 # The reader adapter of notebook 05: a behaviour ("answer from the passage, copy names exactly,

@@ -9,6 +9,7 @@
 - a confidence threshold: what share of right answers it keeps, and of wrong ones it lets through;
 - drift: a right answer is the new one, a stale answer the old one;
 - a diagnosis: schema-valid XML (utils.tasks.clinical.validate_xml), field by field against the note's;
+  an outside note's condition also leniently, accepting the other names the note supports;
 - the combined system: the right drug and dose, in valid XML or not.
 """
 from __future__ import annotations
@@ -240,6 +241,29 @@ def summarize(scored: list[Scored]) -> dict[str, float]:
     for f in FIELDS:
         summary[f] = sum(field_accuracy(s.verdict.diagnosis, s.note.expected, (f,)) for s in scored) / n
     return summary
+
+
+def accepting_other_names(scored: list[Scored]) -> list[Scored]:
+    """The same answers scored by the outside notes' lenient rule (data/outside/README.md): a condition
+    is right when it equals the note's expected one or any name of the note's `accept` (the other names
+    the note supports). Each note needs an `accept` (utils.tasks.outside.OutsideNote)."""
+    lenient = []
+    for s in scored:
+        if not hasattr(s.note, "accept"):
+            raise TypeError(f"note {s.note.id!r} has no `accept` names: score the outside notes "
+                            f"(utils.tasks.outside.load_outside_notes) leniently, other notes with summarize")
+        said = s.verdict.diagnosis
+        if said is not None and _norm(said.condition) in {_norm(name) for name in s.note.accept}:
+            said = replace(said, condition=s.note.expected.condition)  # another name of the same diagnosis
+            s = replace(s, verdict=replace(s.verdict, diagnosis=said), fields=field_accuracy(said, s.note.expected))
+        lenient.append(s)
+    return lenient
+
+
+def summarize_outside(scored: list[Scored]) -> dict[str, dict[str, float]]:
+    """`summarize` of answers to outside notes, by the strict rule (the condition equals the expected
+    one) and the lenient one (`accepting_other_names`): {"strict": {...}, "lenient": {...}}."""
+    return {"strict": summarize(scored), "lenient": summarize(accepting_other_names(scored))}
 
 
 # ---------------------------------------------------------------- diagnoses with a treatment (notebook 06)

@@ -108,10 +108,10 @@ def test_a_world_that_leaves_one_condition_free_still_gets_its_examples(worlds, 
 
 def test_questions_are_composed_in_many_wordings(worlds):
     from utils.lessons.reader_data import (
-        CLOSERS,
         _CORES,
-        OPENERS,
+        CLOSERS,
         LOWER_CASE_SHARE,
+        OPENERS,
         TELEGRAPHIC_SHARE,
         question_frames,
     )

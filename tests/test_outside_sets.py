@@ -13,6 +13,7 @@ from conftest import strings
 from utils.core.config import DATA_DIR
 from utils.core.datafiles import DataError
 from utils.lessons.reader_data import reader_examples
+from utils.lessons.reader_domains import with_other_domains
 from utils.tasks.clinical import load_notes, to_xml, validate_xml
 from utils.tasks.outside import FORMS, OUTSIDE_DIR, SETS, OutsideNote, load_document_set, load_outside_notes
 from utils.tasks.prompts import TWO_SHOTS
@@ -20,7 +21,8 @@ from utils.tasks.scoring import score_answers, summarize
 from utils.tasks.world import UNKNOWN
 
 WINDOW = 8  # consecutive words a sealed text may share with no training text: about a sentence
-READER_SEEDS = range(3)  # reader_examples samples, each ~500 questions on ~176 leaflets
+READER_SEEDS = range(3)  # reader_examples samples, each ~500 questions on ~176 leaflets, and as many words
+# of passages of other domains
 SEVERITY_WORDS = {"mild": r"\bmild(ly)?\b", "moderate": r"\bmod(erate(ly)?)?\b", "severe": r"\bsev(ere(ly)?)?\b"}
 
 
@@ -149,6 +151,9 @@ def training_texts(worlds):
     for seed in READER_SEEDS:
         for i, e in enumerate(reader_examples(worlds, seed=seed)):
             texts[f"reader_examples(seed={seed})[{i}]"] = f"{e.passage}\n{e.question}\n{e.answer}"
+        # every leaflet replaced: the most passages of other domains a recipe trains on (reader_domains)
+        for i, e in enumerate(with_other_domains(reader_examples(worlds, seed=seed), 1.0, seed)):
+            texts[f"with_other_domains(seed={seed})[{i}]"] = f"{e.passage}\n{e.question}\n{e.answer}"
     return texts
 
 

@@ -108,10 +108,10 @@ def test_a_world_that_leaves_one_condition_free_still_gets_its_examples(worlds, 
 
 def test_questions_are_composed_in_many_wordings(worlds):
     from utils.lessons.reader_data import (
-        _CLOSERS,
         _CORES,
-        _OPENERS,
+        CLOSERS,
         LOWER_CASE_SHARE,
+        OPENERS,
         TELEGRAPHIC_SHARE,
         question_frames,
     )
@@ -123,7 +123,7 @@ def test_questions_are_composed_in_many_wordings(worlds):
     wordings = Counter(pattern.sub("{x}", q) for q in questions)
     # One sample (~500 questions) has hardly a wording twice: the frames are many (8 or more cores x 13
     # openers x 8 closers an attribute, plus telegraphic forms), drawn with the seeded rng.
-    assert all(len(question_frames(a)) == len(cores) * len(_OPENERS) * len(_CLOSERS) + 3 >= 8 * 13 * 8
+    assert all(len(question_frames(a)) == len(cores) * len(OPENERS) * len(CLOSERS) + 3 >= 8 * 13 * 8
                for a, cores in _CORES.items())
     assert len(wordings) > 0.8 * len(questions)
     lower = sum(q == q.lower() for q in questions) / len(questions)

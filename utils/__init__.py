@@ -29,6 +29,7 @@ lessons: what serves one lesson or one system
     lessons.recipes        the trained models the notebooks share, each one recipe
     lessons.drift          notebook 02: questions by what changed, the right/stale table, update costs
     lessons.reader_data    the invented leaflets and questions the reader adapter learns from
+    lessons.reader_domains invented passages of other kinds (policies, timetables...) for the reader
     lessons.wordings       hand-written question wordings (sealed held-out, dev): load, check, ask them
     lessons.combined       notebook 06's system: the XML adapter plus a treatment read from a leaflet
     lessons.comparison     notebook 06's table, headline figures and summary figure

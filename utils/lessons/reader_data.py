@@ -145,11 +145,11 @@ _CORES = {
 # Openers: (text, how the core follows it): "" as it is, "lower" starting in lower case (after a comma),
 # "embed" as a question inside a sentence ("Can you tell me the producer of X?": lower case, and an
 # imperative "Name ..." loses its verb).
-_OPENERS = [("", ""), ("Quick question: ", ""), ("Can you tell me ", "embed"), ("Do you know ", "embed"),
+OPENERS = [("", ""), ("Quick question: ", ""), ("Can you tell me ", "embed"), ("Do you know ", "embed"),
             ("I was wondering: ", ""), ("Hi! ", ""), ("Hello, ", "lower"), ("My pharmacist asked me this: ", ""),
             ("Please tell me: ", ""), ("One more question: ", ""), ("Sorry, ", "lower"),
             ("According to the leaflet, ", "lower"), ("Help me out here: ", "")]
-_CLOSERS = ["?", "? Thanks.", "? Thank you!", " - do you know?", "??", "? Short answer, please.",
+CLOSERS = ["?", "? Thanks.", "? Thank you!", " - do you know?", "??", "? Short answer, please.",
             "? I need it for a form.", " please?"]
 # Telegraphic forms, asked as they are.
 _TELEGRAPHIC = {
@@ -167,7 +167,7 @@ TELEGRAPHIC_SHARE = 0.15  # of the questions asked in a telegraphic form
 LOWER_CASE_SHARE = 0.1  # of the questions written all in lower case, the name too
 
 
-def _compose(opener: tuple[str, str], core: str, closer: str) -> str:
+def compose_question(opener: tuple[str, str], core: str, closer: str) -> str:
     text, follow = opener
     if follow == "embed":
         core = core.removeprefix("Name ")
@@ -179,7 +179,7 @@ def _compose(opener: tuple[str, str], core: str, closer: str) -> str:
 def question_frames(attribute: str) -> list[str]:
     """Every frame _ask can choose for `attribute` ({name} or {treats} still to fill in), before it is
     sometimes written in lower case: each core with each opener and closer, then the telegraphic forms."""
-    return ([_compose(o, core, c) for core in _CORES[attribute] for o in _OPENERS for c in _CLOSERS]
+    return ([compose_question(o, core, c) for core in _CORES[attribute] for o in OPENERS for c in CLOSERS]
             + _TELEGRAPHIC[attribute])
 
 
@@ -265,7 +265,7 @@ def _ask(drug: dict, attribute: str, rng: random.Random) -> str:
     if rng.random() < TELEGRAPHIC_SHARE:
         frame = rng.choice(_TELEGRAPHIC[attribute])
     else:
-        frame = _compose(rng.choice(_OPENERS), rng.choice(_CORES[attribute]), rng.choice(_CLOSERS))
+        frame = compose_question(rng.choice(OPENERS), rng.choice(_CORES[attribute]), rng.choice(CLOSERS))
     text = frame.format(name=drug["name"], treats=drug["treats"])
     return text.lower() if rng.random() < LOWER_CASE_SHARE else text
 

@@ -13,6 +13,7 @@ from utils.core.config import DATA_DIR
 from utils.core.train import TrainConfig, adapter_folder, is_cached, train_adapter
 from utils.lessons.drift import drift_probe
 from utils.lessons.reader_data import reader_examples
+from utils.lessons.reader_domains import with_other_domains
 from utils.tasks.clinical import Note, load_notes, to_xml
 from utils.tasks.prompts import note_prompt, qa_prompt, reader_followup, reader_prompt
 from utils.tasks.world import World, changed_facts, load_world, time_points
@@ -141,12 +142,16 @@ def xml_tuned_model(base, tokenizer, n_train: int = 48, cfg: TrainConfig = XML_R
 READER_RECIPE = TrainConfig(epochs=1, lr=2e-3, batch_size=8, lora_r=16, lora_alpha=32)
 
 
-def reader_pairs(worlds: list[World], packed: bool = True, **kwargs) -> list[tuple[str, ...]]:
+def reader_pairs(worlds: list[World], packed: bool = True, domains: float = 0.0, seed: int = 0,
+                 **kwargs) -> list[tuple[str, ...]]:
     """(prompt, answer) pairs: a leaflet, a question, and its answer or "unknown", zero-shot.
 
     packed: one example a leaflet, (prompt, answer, next question, answer, ...): its questions one
-    after the other, the leaflet paid for once instead of once a question (batching.encode_turns)."""
-    examples = reader_examples(worlds, **kwargs)
+    after the other, the leaflet paid for once instead of once a question (batching.encode_turns).
+    domains: the share of the leaflets replaced, word for word, by passages of other kinds (policies,
+    timetables, recipes...: reader_domains.with_other_domains), so that training takes as long; 0 trains
+    on leaflets only. seed: draws the data (reader_examples, with_other_domains)."""
+    examples = with_other_domains(reader_examples(worlds, seed=seed, **kwargs), domains, seed)
     if not packed:
         return [(reader_prompt(e.passage, e.question), e.answer) for e in examples]
     by_passage: dict[str, list] = {}

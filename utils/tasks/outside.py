@@ -20,15 +20,17 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from utils.core.config import DATA_DIR
 from utils.core.datafiles import DataError, json_problem, read_text
-from utils.tasks.ask import read_folder
+from utils.tasks.ask import Documents, Reply, read_folder
 
 # _expected is clinical's check of a gold diagnosis against the schema, with its messages.
 from utils.tasks.clinical import ALLOWED, Diagnosis, Note, _expected, to_xml, validate_xml
+from utils.tasks.scoring import is_unknown_answer
 from utils.tasks.world import UNKNOWN
 
 # The sets are the course's own test, so they are always the bundled ones (not the FTRAG_DATA folder).
@@ -245,3 +247,81 @@ def _where(raw: str, questions: list, i: int) -> str:
             line = raw.count("\n", 0, found[earlier].start()) + 1
             return f"line {line} (questions[{i}], id {obj['id']!r})"
     return f"questions[{i}]"
+
+
+# ---------------------------------------------------------------- asking and scoring the documents
+
+def normalized(text: str) -> str:
+    """data/outside/README.md's normal form: lower case, runs of blanks as one space, blanks and
+    punctuation at either end dropped."""
+    text = " ".join(text.lower().split())
+    while text and (text[0].isspace() or unicodedata.category(text[0]).startswith("P")):
+        text = text[1:]
+    while text and (text[-1].isspace() or unicodedata.category(text[-1]).startswith("P")):
+        text = text[:-1]
+    return text
+
+
+def reply_right(question: OutsideQuestion, reply: str, lenient: bool = False) -> bool:
+    """Is `reply` right (data/outside/README.md, Scoring)? An unanswerable question: when it abstains.
+    An answerable one: when it equals the answer (lenient: or an accepted wording); refusing it is a miss."""
+    if question.answer == UNKNOWN:
+        return is_unknown_answer(reply)
+    right = (question.answer, *question.accept) if lenient else (question.answer,)
+    return not is_unknown_answer(reply) and normalized(reply) in {normalized(a) for a in right}
+
+
+def calibration_folds(found: DocumentSet) -> list[list[OutsideQuestion]]:
+    """The questions in two folds, by document (the documents in turn; an off-topic question in turn with
+    the other off-topic ones): each fold is asked with the threshold calibrated on the other, so that
+    no question chooses the threshold it is scored with, as a user calibrates on a few questions of
+    their own before asking."""
+    fold_of = {name: i % 2 for i, name in enumerate(found.documents)}
+    folds: list[list[OutsideQuestion]] = [[], []]
+    off_topic = 0
+    for q in found.questions:
+        document = q.file or q.near
+        if document is None:
+            off_topic += 1
+        folds[fold_of[document] if document else off_topic % 2].append(q)
+    return folds
+
+
+def ask_document_set(model, tokenizer, which: str, shots=(), folder: str | Path | None = None
+                     ) -> list[tuple[OutsideQuestion, Reply]]:
+    """Every question of the outside set `which` asked as README's "Ask your own documents" asks
+    (ask.Documents: the folder searched with BM25, the reader given the best file, "unknown" below the
+    calibrated threshold), each fold of calibration_folds calibrated on the other's questions. In the
+    set's order. model, shots: a reader, as for Documents.ask."""
+    found = load_document_set(which, folder)
+    docs = Documents(_base(which, folder) / f"documents_{which}")
+    replies: dict[str, Reply] = {}
+    folds = calibration_folds(found)
+    for asked, calibration in zip(folds, folds[::-1]):
+        docs.calibrate(answerable=[q.text for q in calibration if q.answer != UNKNOWN],
+                       unanswerable=[q.text for q in calibration if q.answer == UNKNOWN])
+        replies |= {q.id: reply for q, reply in zip(asked, docs.ask(model, tokenizer, [q.text for q in asked], shots))}
+    return [(q, replies[q.id]) for q in found.questions]
+
+
+@dataclass(frozen=True)
+class DocumentScore:
+    answerable: int
+    strict: float | None  # share of the answerable questions answered right; None when there are none
+    lenient: float | None
+    unanswerable: int
+    abstained: float | None  # share of the unanswerable questions refused; None when there are none
+
+
+def document_scores(answered: list[tuple[OutsideQuestion, Reply]]) -> dict[str, DocumentScore]:
+    """"all" and each question form (in FORMS' order) -> its DocumentScore."""
+    def score(group):
+        known = [(q, r) for q, r in group if q.answer != UNKNOWN]
+        unknown = [(q, r) for q, r in group if q.answer == UNKNOWN]
+
+        def share(pairs, lenient=False):
+            return sum(reply_right(q, r.answer, lenient) for q, r in pairs) / len(pairs) if pairs else None
+        return DocumentScore(len(known), share(known), share(known, lenient=True), len(unknown), share(unknown))
+
+    forms = [f for f in FORMS if any(q.form == f for q, _ in answered)]
+    return {"all": score(answered)} | {f: score([(q, r) for q, r in answered if q.form == f]) for f in forms}

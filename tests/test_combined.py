@@ -90,6 +90,15 @@ def test_no_leaflet_or_no_answer_means_no_treatment(scripted):
     assert (found.drug, found.max_daily_dose_mg) == ("Calvenix", 1200)
 
 
+def test_notes_that_share_a_condition_share_its_look_up(scripted, monkeypatch):
+    asked = []
+    fake = combined.generate
+    monkeypatch.setattr(combined, "generate", lambda m, t, prompts, **kw: asked.extend(prompts) or fake(m, t, prompts))
+    found = find_treatments(None, None, Retriever(LEAFLETS), 0.1, ["gout", "pneumonia", "gout", "gout"])
+    assert [(t.drug, t.max_daily_dose_mg) for t in found] == [("Vintrabel", 40), ("Calvenix", 1200)] + [("Vintrabel", 40)] * 2
+    assert len(asked) == len(set(asked)) == 4  # each condition's drug, then its dose, asked once
+
+
 def test_the_fake_reader_reads_its_passage():
     assert read(reader_prompt(LEAFLETS["Calvenix"], "Which drug treats pneumonia?")) == "Calvenix"
     assert read(reader_prompt(LEAFLETS["Calvenix"], "Which drug treats gout?")) == "unknown"

@@ -55,6 +55,10 @@ def find_treatments(reader, tokenizer, retriever, threshold: float,
     reader adapter; None when `retriever.best` finds no leaflet (no drug is known for it) or the
     reader finds no drug or dose in it. A leaflet that says its drug was withdrawn gives a
     Treatment marked withdrawn, without a dose."""
+    unique = list(dict.fromkeys(conditions))
+    if len(unique) < len(conditions):  # notes that share a condition share its look-up
+        found = dict(zip(unique, find_treatments(reader, tokenizer, retriever, threshold, unique)))
+        return [found[c] for c in conditions]
     passages = [retriever.best(treatment_question(c), threshold) for c in conditions]
     asked = [i for i, p in enumerate(passages) if p is not None]
     drugs = generate(reader, tokenizer, [reader_prompt(passages[i].text, treatment_question(conditions[i]))
@@ -124,11 +128,12 @@ def base_answers(model, tokenizer, notes: list[str], retriever=None,
                  examples: list[tuple[str, str]] = ()) -> list[str]:
     """The untuned model asked for the diagnosis with its treatment; with a retriever, after the
     leaflet that best matches the note (the note itself is the query: without the adapter nothing
-    has extracted the condition); with examples (treatment_shots), after those worked examples."""
+    has extracted the condition); with examples (treatment_shots), after those worked examples.
+    Notebook 06's 41 notes in one batch: a third faster than batches of 16 on 2 cores."""
     passages = [retriever.search(n, 1)[0].text if retriever else None for n in notes]
     prompts = [treatment_prompt(tokenizer, n, p, examples) for n, p in zip(notes, passages)]
     return [a.text for a in generate(model, tokenizer, prompts, max_new_tokens=BASE_MAX_NEW_TOKENS,
-                                     batch_size=16, first_line_only=False, progress=False)]
+                                     batch_size=48, first_line_only=False, progress=False)]
 
 
 def treatment_shots(world: World, retriever, notes: list[Note]) -> list[tuple[str, str]]:

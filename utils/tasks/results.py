@@ -34,7 +34,7 @@ class FactTuningResults:
     base: dict[str, float]  # the base model, on the trained, unknown and control questions
     fine_tuned: dict[str, float]  # every kind; "unknown": the share it abstains on
     control_lost: float  # control questions the base model got right and the tuned one gets wrong
-    extra_phrasings: list[int]  # held-out paraphrases of 5 drugs, trained with this many extra phrasings...
+    extra_phrasings: list[int]  # held-out paraphrases of 8 drugs, trained with this many extra phrasings...
     extra_phrasings_paraphrase: list[float]  # ... and the share right
     training_seconds: float
 

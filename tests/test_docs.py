@@ -161,12 +161,12 @@ def test_the_references_quote_notebook_01s_fine_tuning():
     assert f"reversed questions: {reversed_} % (notebook 01)" in rows["Berglund et al. 2023"]
     drugs, questions = re.search(r"^drugs: ([^;]+); (\d+) held-out paraphrase questions$", tuning, re.M).groups()
     phrasings = re.findall(r"^\s+(\d+)\s+\d+\s+\d+\s+([\d,]+)\s+\d+%\s+(\d+)%\s+(\d+)%$", tuning, re.M)
-    assert [extra for extra, *_ in phrasings] == ["0", "3"], phrasings
-    (_, tokens_0, paraphrase_0, reversed_0), (extra, tokens_3, paraphrase_3, reversed_3) = phrasings
-    assert reversed_0 == reversed_3
+    assert len(phrasings) == 2 and phrasings[0][0] == "0", phrasings  # none, then some extra phrasings
+    (_, tokens_0, paraphrase_0, reversed_0), (extra, tokens_n, paraphrase_n, reversed_n) = phrasings
+    assert reversed_0 == reversed_n
     assert (f"{len(drugs.split(', '))} drugs, {questions} held-out paraphrase questions, {paraphrase_0} % right "
-            f"with no extra phrasing, {paraphrase_3} % with {extra} extra phrasings a fact, at {tokens_0} and "
-            f"{tokens_3} training tokens; reversed questions {reversed_0} % either way (notebook 01)"
+            f"with no extra phrasing, {paraphrase_n} % with {extra} extra phrasings a fact, at {tokens_0} and "
+            f"{tokens_n} training tokens; reversed questions {reversed_0} % either way (notebook 01)"
             ) in rows["Allen-Zhu & Li 2023"]
     facts = re.search(r"^facts trained\s+(\d+)$", tuning, re.M)[1]
     right, lost, share = re.search(r"control questions the base model got right: (\d+); "

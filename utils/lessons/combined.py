@@ -129,11 +129,12 @@ def base_answers(model, tokenizer, notes: list[str], retriever=None,
     """The untuned model asked for the diagnosis with its treatment; with a retriever, after the
     leaflet that best matches the note (the note itself is the query: without the adapter nothing
     has extracted the condition); with examples (treatment_shots), after those worked examples.
-    Notebook 06's 41 notes in one batch: a third faster than batches of 16 on 2 cores."""
+    Short prompts answer notebook 06's 41 notes in one batch (a third faster than batches of 16 on 2 cores);
+    with worked examples (~840 tokens a prompt) 16 a batch keep the kernel under 3 GB."""
     passages = [retriever.search(n, 1)[0].text if retriever else None for n in notes]
     prompts = [treatment_prompt(tokenizer, n, p, examples) for n, p in zip(notes, passages)]
     return [a.text for a in generate(model, tokenizer, prompts, max_new_tokens=BASE_MAX_NEW_TOKENS,
-                                     batch_size=48, first_line_only=False, progress=False)]
+                                     batch_size=16 if examples else 48, first_line_only=False, progress=False)]
 
 
 def treatment_shots(world: World, retriever, notes: list[Note]) -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ every quote. It times the whole series, so it takes no notebook numbers; the REA
 run, so record from an empty cache: `--empty-cache --record`, or `--write --record` after deleting
 the repository's .cache/.
 
-Targets on 2 CPU cores: each notebook <= 4 minutes (the seven lessons <= 28 minutes), peak RSS <= 3 GB,
+Targets on 2 CPU cores: each notebook <= 4 minutes (the seven lessons <= 28 minutes), peak RSS <= 3.5 GB,
 first model fetch and convert (notebook 00 on an empty cache) <= 60 s.
 """
 import argparse

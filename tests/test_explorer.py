@@ -10,10 +10,13 @@ from utils.lessons.explorer import (
     closed_book,
     combined_system,
     edit_leaflet,
+    index_exactly,
     render_html,
     render_text,
+    switch_documents,
     with_retrieval,
 )
+from utils.lessons.misleading import conflicting_pairs, wrong_leaflets
 from utils.tasks.prompts import passage_text, qa_prompt
 from utils.tasks.rag import abstain_below, rag_prompt
 from utils.tasks.retrieval import Retriever
@@ -293,3 +296,82 @@ def test_the_lessons_systems_are_shown_by_their_labels(tiny_model, tokenizer):
     assert combined_system(None, None, tokenizer, retriever, 1.0).name == label("adapter_retrieval")
     with pytest.raises(KeyError, match="no system or update has the id 'retrieval'"):
         closed_book("retrieval", tiny_model, tokenizer)
+
+
+# ---------------------------------------------------------------- the switches: a wrong leaflet, both versions
+
+@pytest.fixture(scope="module")
+def misleading(t0):
+    """Two wrong leaflets of t0 (a maker, a dose) and the first two conflicting pairs t0 -> t1."""
+    return wrong_leaflets(t0, n=2, seed=0), conflicting_pairs(t0, load_world("t1"))[:2]
+
+
+def test_index_exactly_drops_other_documents_for_the_systems_that_hold_the_retriever():
+    retriever = Retriever(LEAFLETS)
+    system = reads(retriever)
+    assert 0 < index_exactly(retriever, {"Altrevon": LEAFLETS["Altrevon"]}) < 1
+    assert list(retriever.documents) == ["Altrevon"] and system.answer("rosacea").drug == "Altrevon"
+    with pytest.raises(ValueError, match="has no searchable words"):
+        index_exactly(retriever, {"Baxiflor": "What is it?"})
+    assert list(retriever.documents) == ["Altrevon"] and retriever.search("Altrevon", 1)[0].drug == "Altrevon"
+
+
+def test_switch_documents_puts_wrong_leaflets_and_both_versions_in_the_index(t0, misleading):
+    wrong, pairs = misleading
+    retriever = Retriever(t0.documents)
+    switch_documents(retriever, t0.documents, wrong)
+    assert [retriever.documents[w.drug] for w in wrong] == [w.text for w in wrong]
+    top = retriever.search(f"Who makes {wrong[0].drug}?", 1)[0]
+    assert top.text == wrong[0].text and wrong[0].leaflet_value in top.text
+    switch_documents(retriever, t0.documents, pairs=pairs)
+    assert [d for d in retriever.documents if d not in t0.documents] == [k for p in pairs for k in p.versions]
+    assert not set(retriever.documents) & {p.drug for p in pairs}
+    assert {p.drug for p in retriever.search(pairs[0].drug, 2)} == set(pairs[0].versions)
+    switch_documents(retriever, t0.documents)
+    assert retriever.documents == t0.documents
+
+
+def test_the_switches_are_off_and_greyed_out_without_documents_to_switch(t0, misleading):
+    ui = explorer(echo("base"))
+    assert not ui.wrong_switch.value and ui.wrong_switch.disabled and ui.versions_switch.disabled
+    retriever = Retriever(t0.documents)
+    ui = Explorer([reads(retriever)], retriever, {}, *misleading)
+    assert not ui.wrong_switch.value and not ui.versions_switch.value
+    assert not ui.wrong_switch.disabled and not ui.versions_switch.disabled
+    assert retriever.documents == t0.documents  # off: what the explorer was given, unchanged
+
+
+def test_the_switches_change_what_the_retriever_sees_and_switch_back(t0, misleading):
+    wrong, pairs = misleading
+    retriever = Retriever(t0.documents)
+    ui = Explorer([reads(retriever)], retriever, {"question": [f"Who makes {wrong[0].drug}?"]}, wrong, pairs)
+    ui.drug.value = wrong[0].drug
+    ui.wrong_switch.value = True  # as a click does
+    assert retriever.documents[wrong[0].drug] == wrong[0].text == ui.leaflet.value  # the editor shows it
+    assert ui.message.startswith(f"Re-indexed {len(t0.documents)} documents (2 wrong leaflets) in ")
+    ui.ask_clicked()
+    assert ui.last_replies["reader"].passage == passage_text(wrong[0].text)
+    ui.versions_switch.value = True
+    assert set(ui.drug.options) == set(retriever.documents) >= {k for p in pairs for k in p.versions}
+    assert "(2 wrong leaflets, both versions of 2 leaflets)" in ui.message
+    assert ui.drug.value == wrong[0].drug  # the editor keeps the leaflet it showed
+    ui.wrong_switch.value = ui.versions_switch.value = False
+    assert retriever.documents == t0.documents and ui.drug.options == tuple(t0.documents)
+    assert "(the leaflets as saved)" in ui.message
+
+
+def test_a_saved_edit_is_kept_when_a_switch_changes(t0, misleading):
+    wrong, pairs = misleading
+    retriever = Retriever(t0.documents)
+    ui = Explorer([reads(retriever)], retriever, {}, wrong, pairs)
+    ui.drug.value = "Altrevon"
+    ui.leaflet.value = "Altrevon treats gout."
+    ui.save_clicked()
+    ui.versions_switch.value = True
+    old_version = next(iter(pairs[0].versions))
+    ui.drug.value = old_version
+    ui.leaflet.value = "An edited old version."
+    ui.save_clicked()
+    assert retriever.documents[old_version] == "An edited old version."
+    ui.versions_switch.value = False
+    assert retriever.documents == {**t0.documents, "Altrevon": "Altrevon treats gout."}

@@ -33,6 +33,7 @@ lessons: what serves one lesson or one system
     lessons.wordings       hand-written question wordings (sealed held-out, dev): load, check, ask them
     lessons.combined       notebook 06's system: the XML adapter plus a treatment read from a leaflet
     lessons.comparison     notebook 06's table, headline figures and summary figure
+    lessons.misleading     retrieval that misleads: wrong leaflets, dated versions, maker profiles, two hops
     lessons.explorer       notebook 06's widget: ask every system, edit a leaflet
     lessons.checks         claim and expect: the lessons' checks
     lessons.exercise_checks  the exercises' check-your-answer cells

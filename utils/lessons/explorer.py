@@ -1,11 +1,13 @@
 """An explorer for notebook 06: ask several systems the same question (or clinical note), see
 their answers side by side with the leaflet a retrieval system read and each model's confidence,
-then edit a leaflet and ask again.
+then edit a leaflet and ask again; or switch on a wrong leaflet, or both versions of a changed
+leaflet (utils.lessons.misleading), and see whom the retrieval misleads.
 
-The logic is plain functions (closed_book, with_retrieval, ask, edit_leaflet, render_text,
-render_html); the lessons' systems are named by their ids (utils.tasks.systems) and shown by their
-labels. The Explorer only wires them to widgets, and its buttons call plain methods (ask_clicked,
-save_clicked), so the tests and Explorer.demo run the same code as a click.
+The logic is plain functions (closed_book, with_retrieval, ask, edit_leaflet, switch_documents,
+render_text, render_html); the lessons' systems are named by their ids (utils.tasks.systems) and shown
+by their labels. The Explorer only wires them to widgets, and its buttons and switches call plain
+methods (ask_clicked, save_clicked, switch_changed), so the tests and Explorer.demo run the same code as
+a click.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import ipywidgets as widgets
 
 from utils.core.generation import generate
 from utils.lessons.combined import diagnose
+from utils.lessons.misleading import ConflictingPair, WrongLeaflet, with_both_versions, with_wrong_leaflets
 from utils.tasks.prompts import passage_text, qa_prompt, reader_prompt
 from utils.tasks.retrieval import did_you_mean
 from utils.tasks.systems import label
@@ -127,6 +130,23 @@ def edit_leaflet(retriever, drug: str, text: str) -> float:
     return retriever.update({drug.strip(): text})
 
 
+def index_exactly(retriever, documents: dict[str, str]) -> float:
+    """Make `retriever` index `documents` and no others, in place, so that the systems holding it see
+    the change (Retriever.update only adds or replaces); returns the seconds indexing took. The new
+    index is built before anything is swapped: on an error the old documents stay indexed."""
+    fresh = type(retriever)(documents)
+    vars(retriever).update(vars(fresh))
+    return fresh.index_seconds
+
+
+def switch_documents(retriever, documents: dict[str, str], wrong: list[WrongLeaflet] = (),
+                     pairs: list[ConflictingPair] = ()) -> float:
+    """Index `documents` with each wrong leaflet in place of its drug's, and each pair's drug's
+    document replaced by both its dated versions (these take the place of a wrong leaflet of the same
+    drug); with neither, `documents` as they are. Returns the seconds re-indexing took."""
+    return index_exactly(retriever, with_both_versions(with_wrong_leaflets(documents, list(wrong)), list(pairs)))
+
+
 def _percent(confidence: float | None) -> str:
     """"12%"; "<1%" rather than "0%" for a model answer, and "-" for an answer of no model."""
     if confidence is None:
@@ -189,14 +209,22 @@ def _error_as_reply(answer: Callable[[str], Reply]) -> Callable[[str], Reply]:
 class Explorer:
     """Pick a kind of input, type or pick one, tick the systems, ask; edit a leaflet, save, ask again.
 
+    `wrong` (utils.lessons.misleading.wrong_leaflets) and `pairs` (conflicting_pairs) feed the switches
+    "add a wrong leaflet" and "keep both versions"; without them the switches are greyed out. A switch
+    re-indexes the documents the explorer started with, plus the leaflets saved since (an edit of a
+    document only a switch adds lasts until the next switch).
+
     Show it with `display(explorer.widget)`; where widgets do not render, print `explorer.demo(...)`.
     """
 
-    def __init__(self, systems: list[Answerer], retriever, examples: dict[str, list[str]]):
+    def __init__(self, systems: list[Answerer], retriever, examples: dict[str, list[str]],
+                 wrong: list[WrongLeaflet] = (), pairs: list[ConflictingPair] = ()):
         if set(examples) - set(KINDS):
             raise ValueError(f"examples has kinds {sorted(set(examples) - set(KINDS))}: use {list(KINDS)}.")
         self.systems = [replace(s, answer=_error_as_reply(s.answer)) for s in systems]
         self.retriever = retriever
+        self.base = dict(retriever.documents)  # what the switches start from: the leaflets, as saved
+        self.wrong, self.pairs = list(wrong), list(pairs)
         self.last_replies: dict[str, Reply] = {}
         self.message = ""  # the status line, as plain text
 
@@ -219,17 +247,24 @@ class Explorer:
         self.drug = widgets.Dropdown(options=list(retriever.documents), description="leaflet")
         self.leaflet = widgets.Textarea(layout=widgets.Layout(width="80%", height="8em"))
         self.save_button = widgets.Button(description="Save and re-index")
+        self.wrong_switch = widgets.Checkbox(value=False, description="add a wrong leaflet", indent=False,
+                                             disabled=not self.wrong)
+        self.versions_switch = widgets.Checkbox(value=False, description="keep both versions", indent=False,
+                                                disabled=not self.pairs)
 
         self.kind.observe(lambda _: self._kind_changed(), names="value")
         self.note_examples.observe(lambda change: setattr(self.note, "value", change.new or ""), names="value")
         self.drug.observe(lambda _: self._drug_chosen(), names="value")
         self.ask_button.on_click(lambda _: self.ask_clicked())
         self.save_button.on_click(lambda _: self.save_clicked())
+        for switch in (self.wrong_switch, self.versions_switch):
+            switch.observe(lambda _: self.switch_changed(), names="value")
         self._kind_changed()
         self._drug_chosen()
         self.widget = widgets.VBox([
             self.kind, self.input_box, widgets.HBox(list(self.checks.values())), self.ask_button,
-            self.status, self.answers, widgets.HTML("<b>Edit a leaflet</b>"), self.drug, self.leaflet,
+            self.status, self.answers, widgets.HBox([self.wrong_switch, self.versions_switch]),
+            widgets.HTML("<b>Edit a leaflet</b>"), self.drug, self.leaflet,
             self.save_button])
 
     @property
@@ -272,8 +307,34 @@ class Explorer:
         except ValueError as error:
             self._say(str(error), error=True)
             return None
+        if self.drug.value in self.base:
+            self.base[self.drug.value] = self.leaflet.value
         self._say(f"Saved the {self.drug.value} leaflet; re-indexed {len(self.retriever.documents)} "
                   f"leaflets in {seconds * 1000:.1f} ms. Ask again to see what changed.")
+        return seconds
+
+    def switch_changed(self) -> float | None:
+        """A switch: index the leaflets with the wrong ones and both versions of the changed ones as
+        switched. Returns the seconds re-indexing took; None when it failed (the status line says why)."""
+        wrong = self.wrong if self.wrong_switch.value else []
+        pairs = self.pairs if self.versions_switch.value else []
+        try:
+            seconds = switch_documents(self.retriever, self.base, wrong, pairs)
+        except ValueError as error:
+            self._say(str(error), error=True)
+            return None
+        chosen = self.drug.value
+        self.drug.options = list(self.retriever.documents)  # both versions add documents; this resets the choice
+        self.drug.value = chosen if chosen in self.retriever.documents else self.drug.options[0]
+        self._drug_chosen()  # the editor shows what is indexed now, e.g. the wrong leaflet
+        switched = []
+        if wrong:
+            switched.append(f"{len(wrong)} wrong leaflets")
+        if pairs:
+            switched.append(f"both versions of {len(pairs)} leaflets")
+        self._say(f"Re-indexed {len(self.retriever.documents)} documents "
+                  f"({', '.join(switched) or 'the leaflets as saved'}) in {seconds * 1000:.1f} ms. "
+                  f"Ask again to see what changed.")
         return seconds
 
     def _demo_ask(self, kind: str, text: str) -> str:

@@ -37,4 +37,5 @@ lessons: what serves one lesson or one system
     lessons.explorer       notebook 06's widget: ask every system, edit a leaflet
     lessons.checks         claim and expect: the lessons' checks
     lessons.exercise_checks  the exercises' check-your-answer cells
+    lessons.weight_edit    the bonus lesson's rank-one weight edit (ROME-style): key, value, update, on a copy
 """

@@ -13,7 +13,7 @@ import pytest
 import utils.tasks.rag as rag
 from utils.core.config import DATA_DIR, REPO_ROOT
 from utils.core.datafiles import DataError
-from utils.tasks.ask import Documents, read_folder
+from utils.tasks.ask import MIN_CONFIDENCE, Documents, floored, read_folder
 from utils.tasks.retrieval import split_answerable, split_by_drug
 from utils.tasks.world import UNKNOWN, load_world
 
@@ -94,7 +94,7 @@ def test_a_document_that_is_not_utf8_is_named(my_docs):
 # ---------------------------------------------------------------- asking
 
 def test_ask_reads_the_best_file_and_says_where_the_answer_comes_from(my_docs, tiny_model, tokenizer, asked):
-    docs = Documents(my_docs, threshold=0.5)
+    docs = Documents(my_docs, threshold=0.5, min_confidence=0.0)  # the tiny model is never confident
     [reply] = docs.ask(tiny_model, tokenizer, "How much is the home office allowance?")
     assert reply.source == "home_office.md" and reply.score >= 0.5
     assert 0 < reply.confidence <= 1 and reply.answer == reply.answer.strip()
@@ -123,6 +123,32 @@ def test_ask_abstains_below_the_threshold_and_names_the_best_match(my_docs, tiny
     assert f"best match home_office.md scored {score:.2f}, below the threshold 1.00" in str(reply)
 
 
+def test_an_answer_below_the_confidence_floor_is_unknown_and_says_why(my_docs, tiny_model, tokenizer, asked):
+    question = "How much is the home office allowance?"
+    [kept] = Documents(my_docs, threshold=0.5, min_confidence=0.0).ask(tiny_model, tokenizer, question)
+    assert kept.answer == kept.reader_answer and not kept.abstained
+    floor = kept.confidence + 1e-6  # just above the reader's confidence
+    [refused] = Documents(my_docs, threshold=0.5, min_confidence=floor).ask(tiny_model, tokenizer, question)
+    assert refused.abstained and refused.answer == UNKNOWN
+    assert (refused.reader_answer, refused.confidence, refused.source) == (kept.reader_answer, kept.confidence,
+                                                                           "home_office.md")
+    assert f"but the reader's confidence {kept.confidence:.2f} is below {floor:.2f}" in str(refused)
+    assert floored(refused, 0.0) == kept and floored(kept, floor) == refused  # the one rule, both ways
+    assert len(asked) == 2  # the reader was asked both times: the floor is applied to its answer
+
+
+def test_the_default_floor_refuses_the_tiny_models_unsure_answers(my_docs, tiny_model, tokenizer):
+    assert 0 < MIN_CONFIDENCE < 1
+    [reply] = Documents(my_docs, threshold=0.5).ask(tiny_model, tokenizer, "How much is the home office allowance?")
+    assert reply.confidence < MIN_CONFIDENCE and reply.abstained and reply.min_confidence == MIN_CONFIDENCE
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5])
+def test_a_floor_that_is_not_a_probability_is_refused(my_docs, bad):
+    with pytest.raises(ValueError, match=r"min_confidence is a probability: give a number from 0"):
+        Documents(my_docs, min_confidence=bad)
+
+
 ANSWERABLE = ["How many days of annual leave do I get?", "Who approves a home office claim?"]
 UNANSWERABLE = ["Is there a staff canteen?", "Can I bring my dog to work?"]
 
@@ -136,7 +162,7 @@ def test_calibrate_puts_the_threshold_between_answerable_and_unanswerable(my_doc
 
 
 def test_a_folder_is_calibrated_before_it_is_asked(my_docs, tiny_model, tokenizer, asked):
-    docs = Documents(my_docs)
+    docs = Documents(my_docs, min_confidence=0.0)
     with pytest.raises(ValueError, match=r"my_docs: no threshold yet.*call docs\.calibrate\(answerable="):
         docs.ask(tiny_model, tokenizer, "How much is the home office allowance?")
     assert asked == []

@@ -10,11 +10,15 @@ The pieces are those of notebook 04 (Retriever.best, choose_threshold, read_foun
 reads a folder and says where each answer came from. BM25 scores grow with how rare the matching
 words are in the folder, so no threshold fits every folder: each is calibrated on its own questions
 before it is asked anything.
+
+The search's threshold catches a question no file is about; it cannot catch one a file is about but does
+not answer (how much sick leave, asked of a leave policy that never says). The reader then answers
+something from the file, mostly with low confidence: an answer below MIN_CONFIDENCE becomes "unknown".
 """
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from utils.core.datafiles import DataError, read_text, without_heading
@@ -24,6 +28,10 @@ from utils.tasks.scoring import is_unknown_answer
 from utils.tasks.world import UNKNOWN
 
 SUFFIXES = (".md", ".txt")
+# The reader's probability of its own answer below which Documents says "unknown": chosen on the outside
+# dev documents (data/outside/), as the floor with the most right answers minus wrong ones
+# (benchmarks/reader_confidence.py; figures in benchmarks/README.md).
+MIN_CONFIDENCE = 0.6
 
 
 def read_folder(folder: str | Path) -> dict[str, str]:
@@ -62,6 +70,8 @@ class Reply:
     score: float  # its BM25 score for the question; 0 when no word of the question is in any file
     confidence: float | None  # the reader's probability of its answer; None when it was not asked
     threshold: float
+    min_confidence: float = 0.0  # the reader's answer is "unknown" below it
+    reader_answer: str | None = None  # what the reader said, before the floor; None when it was not asked
 
     @property
     def abstained(self) -> bool:
@@ -72,6 +82,9 @@ class Reply:
             why = "no file shares a word with the question"
         elif self.confidence is None:
             why = f"best match {self.source} scored {self.score:.2f}, below the threshold {self.threshold:.2f}"
+        elif self.confidence < self.min_confidence:
+            why = (f"read in {self.source}, score {self.score:.2f}, but the reader's confidence {self.confidence:.2f} "
+                   f"is below {self.min_confidence:.2f}")
         else:
             why = f"read in {self.source}, score {self.score:.2f}, confidence {self.confidence:.2f}"
         return f"{self.question} -> {self.answer}   ({why})"
@@ -81,12 +94,16 @@ class Documents:
     """A folder of documents to ask questions of, with a score threshold below which it abstains.
 
     threshold: one that `calibrate` chose for this folder before; without it, call `calibrate`
-    before asking."""
+    before asking. min_confidence: the reader's answers below it are "unknown" (0 keeps every answer)."""
 
-    def __init__(self, folder: str | Path, threshold: float | None = None):
+    def __init__(self, folder: str | Path, threshold: float | None = None, min_confidence: float = MIN_CONFIDENCE):
+        if not 0 <= min_confidence < 1:
+            raise ValueError(f"min_confidence is a probability: give a number from 0 (keep every answer) up to, "
+                             f"not including, 1; got {min_confidence!r}")
         self.folder = Path(folder)
         self.retriever = Retriever(read_folder(folder))
         self.threshold = threshold
+        self.min_confidence = min_confidence
 
     def calibrate(self, answerable: list[str], unanswerable: list[str]) -> float:
         """Set the threshold from questions the documents answer and questions they do not (a few of
@@ -96,8 +113,8 @@ class Documents:
 
     def ask(self, model, tokenizer, questions: str | list[str], shots=()) -> list[Reply]:
         """A Reply for each question: the reader's answer from the best-matching file, or "unknown"
-        (not asked) where Retriever.best abstains: that file scores below the threshold, or nothing
-        matches.
+        where Retriever.best abstains (that file scores below the threshold, or nothing matches: the reader
+        is not asked) or where the reader's confidence is below min_confidence.
 
         model: a reader, e.g. recipes.reader_tuned_model(base, tokenizer)[0]; or the base model with
         shots=rag.few_shot(...) examples."""
@@ -115,10 +132,17 @@ class Documents:
                 replies.append(Reply(question, UNKNOWN, None, 0.0, None, self.threshold))
                 continue
             answer, top = next(answers), self.retriever.search(question, 1)[0]
-            replies.append(Reply(question, answer.text if answer else UNKNOWN,
-                                 top.drug if top.score > 0 else None, top.score,
-                                 answer.probability if answer else None, self.threshold))
+            replies.append(floored(Reply(question, UNKNOWN, top.drug if top.score > 0 else None, top.score,
+                                         answer.probability if answer else None, self.threshold,
+                                         reader_answer=answer.text if answer else None), self.min_confidence))
         return replies
+
+
+def floored(reply: Reply, min_confidence: float) -> Reply:
+    """The reply as Documents gives it with this floor: the reader's answer, or "unknown" where the reader
+    was not asked or its confidence is below min_confidence."""
+    sure = reply.confidence is not None and reply.confidence >= min_confidence
+    return replace(reply, answer=reply.reader_answer if sure else UNKNOWN, min_confidence=min_confidence)
 
 
 def _checked(question) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from utils.core.config import DATA_DIR
 from utils.core.datafiles import DataError, json_problem, read_text
-from utils.tasks.ask import Documents, Reply, read_folder
+from utils.tasks.ask import MIN_CONFIDENCE, Documents, Reply, read_folder
 
 # _expected is clinical's check of a gold diagnosis against the schema, with its messages.
 from utils.tasks.clinical import ALLOWED, Diagnosis, Note, _expected, to_xml, validate_xml
@@ -287,14 +287,14 @@ def calibration_folds(found: DocumentSet) -> list[list[OutsideQuestion]]:
     return folds
 
 
-def ask_document_set(model, tokenizer, which: str, shots=(), folder: str | Path | None = None
-                     ) -> list[tuple[OutsideQuestion, Reply]]:
+def ask_document_set(model, tokenizer, which: str, shots=(), folder: str | Path | None = None,
+                     min_confidence: float = MIN_CONFIDENCE) -> list[tuple[OutsideQuestion, Reply]]:
     """Every question of the outside set `which` asked as README's "Ask your own documents" asks
     (ask.Documents: the folder searched with BM25, the reader given the best file, "unknown" below the
-    calibrated threshold), each fold of calibration_folds calibrated on the other's questions. In the
-    set's order. model, shots: a reader, as for Documents.ask."""
+    calibrated threshold or the reader's min_confidence), each fold of calibration_folds calibrated on the
+    other's questions. In the set's order. model, shots: a reader, as for Documents.ask."""
     found = load_document_set(which, folder)
-    docs = Documents(_base(which, folder) / f"documents_{which}")
+    docs = Documents(_base(which, folder) / f"documents_{which}", min_confidence=min_confidence)
     replies: dict[str, Reply] = {}
     folds = calibration_folds(found)
     for asked, calibration in zip(folds, folds[::-1]):

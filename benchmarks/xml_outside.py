@@ -70,7 +70,7 @@ def main() -> None:
             "unseen_style": [n for n in load_notes() if n.split == "unseen_style"]}
     if args.sealed_test:
         print(SEALED_WARNING)
-        sets["outside test (SEALED)"] = load_outside_notes("test")
+        sets["outside test"] = load_outside_notes("test")
     modes = {"free": {}} if args.no_constraint else {
         "free": {}, "constrained": {"constraint": diagnosis_constraint(tokenizer, treatment=False)}}
     print(f"{info['threads']} threads; n {args.n} + varied {args.varied}, lr {args.lr:g}, "
@@ -95,7 +95,7 @@ def main() -> None:
                 group = [s for s in scored if s.note.split == name]
                 by_rule = {"own notes": summarize(group)} if name == "unseen_style" else summarize_outside(group)
                 for rule, scores in by_rule.items():
-                    label = f"{name}, {mode}, {rule}"
+                    label = f"{name}{' (SEALED)' * (name == 'outside test')}, {mode}, {rule}"
                     results.setdefault(label, []).append(scores)
                     print(row(label, scores), flush=True)
             for s in [s for s in scored if s.note.split == "outside dev" and s.fields < 1][:args.show]:

@@ -31,7 +31,7 @@ SUFFIXES = (".md", ".txt")
 # The reader's probability of its own answer below which Documents says "unknown": chosen on the outside
 # dev documents (data/outside/), as the floor with the most right answers minus wrong ones
 # (benchmarks/reader_confidence.py; figures in benchmarks/README.md).
-MIN_CONFIDENCE = 0.6
+MIN_CONFIDENCE = 0.7
 
 
 def read_folder(folder: str | Path) -> dict[str, str]:

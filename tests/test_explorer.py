@@ -10,7 +10,6 @@ from utils.lessons.explorer import (
     closed_book,
     combined_system,
     edit_leaflet,
-    index_exactly,
     render_html,
     render_text,
     switch_documents,
@@ -306,14 +305,11 @@ def misleading(t0):
     return wrong_leaflets(t0, n=2, seed=0), conflicting_pairs(t0, load_world("t1"))[:2]
 
 
-def test_index_exactly_drops_other_documents_for_the_systems_that_hold_the_retriever():
+def test_switch_documents_drops_other_documents_for_the_systems_that_hold_the_retriever():
     retriever = Retriever(LEAFLETS)
     system = reads(retriever)
-    assert 0 < index_exactly(retriever, {"Altrevon": LEAFLETS["Altrevon"]}) < 1
+    assert 0 < switch_documents(retriever, {"Altrevon": LEAFLETS["Altrevon"]}) < 1
     assert list(retriever.documents) == ["Altrevon"] and system.answer("rosacea").drug == "Altrevon"
-    with pytest.raises(ValueError, match="has no searchable words"):
-        index_exactly(retriever, {"Baxiflor": "What is it?"})
-    assert list(retriever.documents) == ["Altrevon"] and retriever.search("Altrevon", 1)[0].drug == "Altrevon"
 
 
 def test_switch_documents_puts_wrong_leaflets_and_both_versions_in_the_index(t0, misleading):

@@ -14,6 +14,7 @@ from utils.core.datafiles import DataError
 from utils.lessons.misleading import (
     NEW_DATE,
     OLD_DATE,
+    Maker,
     conflicting_pairs,
     dated,
     keep_newest,
@@ -258,7 +259,8 @@ GOOD = "maker,country,founded\nHalvern Labs,Norway,1932\n"
 
 
 @pytest.mark.parametrize("content, message", [
-    ("maker,country\nHalvern Labs,Norway\n", "line 1: header must be maker,country,founded, found maker,country"),
+    ("maker,country\nHalvern Labs,Norway\n", "line 1: header must have exactly the columns maker,country,founded "
+     "(missing: ['founded'], unexpected or repeated: none)"),
     ("maker,country,founded\nHalvern Labs,Norway\n", "line 2: expected 3 comma-separated fields, found 2"),
     ("maker,country,founded\nHalvern Labs, ,1932\n", "line 2, field 'country': empty; fill it in"),
     (GOOD + "Corvane Pharma,Chile,19x2\n", "line 3, field 'founded': '19x2' is not a year; write four digits"),
@@ -273,13 +275,19 @@ def test_a_malformed_makers_file_names_file_line_field_and_fix(tmp_path, content
         load_makers(tmp_path)
 
 
+def test_a_makers_file_may_order_its_columns_as_a_spreadsheet_saved_them(tmp_path):
+    (tmp_path / "makers").mkdir()
+    (tmp_path / "makers" / "makers.csv").write_text("founded,maker,country\n1932,Halvern Labs,Norway\n")
+    assert load_makers(tmp_path) == {"Halvern Labs": Maker("Halvern Labs", "Norway", 1932)}
+
+
 def test_a_makers_file_with_a_byte_order_mark_loads_and_a_missing_one_says_where(tmp_path):
     (tmp_path / "makers").mkdir()
     (tmp_path / "makers" / "makers.csv").write_text(GOOD, encoding="utf-8-sig")
     [maker] = load_makers(tmp_path).values()
     assert (maker.name, maker.country, maker.founded) == ("Halvern Labs", "Norway", 1932)
     (tmp_path / "makers" / "makers.csv").write_bytes(b"maker,country,founded\nCaf\xe9,Chile,1940\n")
-    with pytest.raises(DataError, match="not UTF-8 text; save it as UTF-8"):
+    with pytest.raises(DataError, match=r"makers\.csv, byte 25: not UTF-8 text; save it as UTF-8"):
         load_makers(tmp_path)
     with pytest.raises(DataError, match="makers.csv, file: missing; copy the repository's data/makers/"):
         load_makers(tmp_path / "elsewhere")

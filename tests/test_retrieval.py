@@ -81,6 +81,26 @@ def test_update_adds_a_new_document():
     assert retriever.search("ringworm", k=1)[0].drug == "Dravolin"
 
 
+def test_replace_all_indexes_exactly_the_given_documents_as_a_fresh_retriever_does():
+    retriever = Retriever(LEAFLETS)
+    kept = {name: LEAFLETS[name] for name in ("Calvenix", "Altrevon")}
+    assert 0 < retriever.replace_all(kept) < 1
+    assert retriever.documents == kept and list(retriever.documents) == list(kept)
+    # Baxiflor's leaflet is gone: rosacea is in no leaflet any more.
+    assert all(p.score == 0 and p.drug != "Baxiflor" for p in retriever.search("rosacea", k=3))
+    fresh = Retriever(kept)
+    for query in ("Who makes Altrevon?", "pneumonia", "motion sickness Corvane Pharma"):
+        np.testing.assert_array_equal(retriever.scores(query), fresh.scores(query))
+
+
+def test_replace_all_keeps_the_old_documents_when_the_new_ones_are_bad():
+    retriever = Retriever(LEAFLETS)
+    for bad, message in (({}, "No documents to index"), ({"Baxiflor": "What is it?"}, "has no searchable words")):
+        with pytest.raises(ValueError, match=message):
+            retriever.replace_all(bad)
+        assert retriever.documents == LEAFLETS and retriever.search("rosacea", 1)[0].drug == "Baxiflor"
+
+
 def test_a_word_in_no_leaflet_scores_zero_everywhere():
     passages = Retriever(LEAFLETS).search("What does Kestomar cure?", k=3)
     assert [p.score for p in passages] == [0.0, 0.0, 0.0]

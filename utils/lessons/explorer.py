@@ -130,21 +130,12 @@ def edit_leaflet(retriever, drug: str, text: str) -> float:
     return retriever.update({drug.strip(): text})
 
 
-def index_exactly(retriever, documents: dict[str, str]) -> float:
-    """Make `retriever` index `documents` and no others, in place, so that the systems holding it see
-    the change (Retriever.update only adds or replaces); returns the seconds indexing took. The new
-    index is built before anything is swapped: on an error the old documents stay indexed."""
-    fresh = type(retriever)(documents)
-    vars(retriever).update(vars(fresh))
-    return fresh.index_seconds
-
-
 def switch_documents(retriever, documents: dict[str, str], wrong: list[WrongLeaflet] = (),
                      pairs: list[ConflictingPair] = ()) -> float:
     """Index `documents` with each wrong leaflet in place of its drug's, and each pair's drug's
     document replaced by both its dated versions (these take the place of a wrong leaflet of the same
     drug); with neither, `documents` as they are. Returns the seconds re-indexing took."""
-    return index_exactly(retriever, with_both_versions(with_wrong_leaflets(documents, list(wrong)), list(pairs)))
+    return retriever.replace_all(with_both_versions(with_wrong_leaflets(documents, list(wrong)), list(pairs)))
 
 
 def _percent(confidence: float | None) -> str:

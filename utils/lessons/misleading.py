@@ -12,7 +12,6 @@ Everything is drawn with a seed or in file order, so a notebook rerun sees the s
 """
 from __future__ import annotations
 
-import csv
 import random
 import re
 from collections.abc import Mapping
@@ -21,7 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from utils.core.config import data_dir as default_data_dir
-from utils.core.datafiles import DataError
+from utils.core.datafiles import DataError, csv_records, fail
 from utils.tasks.world import Question, World
 
 # The facts a wrong leaflet misstates and a conflicting pair disagrees on: the ones whose change the
@@ -285,51 +284,24 @@ class Maker:
     founded: int
 
 
-def _fail(path: Path, where: str, problem: str):
-    raise DataError(f"{path}, {where}: {problem}")
-
-
 def load_makers(data_dir: Path | None = None) -> dict[str, Maker]:
     """Read and validate <data folder>/makers/makers.csv (columns maker, country, founded), by name in
     file order. data_dir: the folder that contains makers/; by default the FTRAG_DATA setting, else the
     bundled data/."""
     path = (default_data_dir() if data_dir is None else Path(data_dir)) / "makers" / "makers.csv"
     if not path.is_file():
-        _fail(path, "file", "missing; copy the repository's data/makers/ there, or write it with "
+        fail(path, "file", "missing; copy the repository's data/makers/ there, or write it with "
               "python data/makers/make_makers.py --world <your world folder> --out <this folder>")
-    makers, lines, last = {}, {}, 1
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
-            reader = csv.reader(f, strict=True)
-            header = [h.strip() for h in next(reader, [])]
-            if header != list(MAKER_COLUMNS):
-                _fail(path, "line 1", f"header must be {','.join(MAKER_COLUMNS)}, "
-                      f"found {','.join(header) or 'nothing'}")
-            for row in reader:
-                line = reader.line_num
-                if not any(cell.strip() for cell in row):
-                    continue  # a blank line, e.g. at the end of the file
-                if len(row) != len(header):
-                    _fail(path, f"line {line}", f"expected {len(header)} comma-separated fields, found "
-                          f"{len(row)}; quote values that contain commas")
-                rec = dict(zip(header, (cell.strip() for cell in row)))
-                for column in MAKER_COLUMNS:
-                    if not rec[column]:
-                        _fail(path, f"line {line}, field {column!r}", "empty; fill it in")
-                if not (rec["founded"].isascii() and rec["founded"].isdigit() and len(rec["founded"]) == 4):
-                    _fail(path, f"line {line}, field 'founded'", f"{rec['founded']!r} is not a year; write "
-                          f"four digits, e.g. 1932")
-                if rec["maker"].lower() in lines:
-                    _fail(path, f"line {line}, field 'maker'", f"duplicate maker {rec['maker']!r}, already on "
-                          f"line {lines[rec['maker'].lower()]}; each maker has one row")
-                lines[rec["maker"].lower()], last = line, line
-                makers[rec["maker"]] = Maker(rec["maker"], rec["country"], int(rec["founded"]))
-    except csv.Error as e:
-        _fail(path, f"line {last + 1}", f"malformed CSV ({e}); check the quotes")
-    except UnicodeDecodeError as e:
-        _fail(path, f"byte {e.start}", "file is not UTF-8 text; save it as UTF-8")
-    if not makers:
-        _fail(path, "line 2", "no makers found; add one row per maker below the header")
+    makers, lines = {}, {}
+    for line, rec in csv_records(path, MAKER_COLUMNS, "maker", field_in_place=True):
+        if not (rec["founded"].isascii() and rec["founded"].isdigit() and len(rec["founded"]) == 4):
+            fail(path, f"line {line}, field 'founded'", f"{rec['founded']!r} is not a year; write "
+                 f"four digits, e.g. 1932")
+        if rec["maker"].lower() in lines:
+            fail(path, f"line {line}, field 'maker'", f"duplicate maker {rec['maker']!r}, already on "
+                 f"line {lines[rec['maker'].lower()]}; each maker has one row")
+        lines[rec["maker"].lower()] = line
+        makers[rec["maker"]] = Maker(rec["maker"], rec["country"], int(rec["founded"]))
     return makers
 
 

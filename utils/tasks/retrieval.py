@@ -51,8 +51,7 @@ class Retriever:
     """BM25 over a dict drug name -> leaflet text (e.g. `load_world("t0").documents`)."""
 
     def __init__(self, documents: Mapping[str, str]):
-        self.documents: dict[str, str] = {}
-        self.index_seconds = self.update(documents)
+        self.index_seconds = self.replace_all(documents)
 
     def update(self, documents: Mapping[str, str]) -> float:
         """Replace (or add) the given leaflets and rebuild the index; returns the seconds it took.
@@ -60,23 +59,27 @@ class Retriever:
         The whole index is rebuilt: BM25 weighs each word by how many leaflets contain it, so one
         edited leaflet changes every score, and rebuilding 40 leaflets takes milliseconds.
         """
-        merged = {**self.documents, **documents}
-        if not merged:
+        return self.replace_all({**self.documents, **documents})
+
+    def replace_all(self, documents: Mapping[str, str]) -> float:
+        """Index exactly these leaflets, dropping all others; returns the seconds it took. On an error
+        the old leaflets stay indexed: nothing is swapped before the new index is built."""
+        if not documents:
             raise ValueError("No documents to index: pass a dict of drug name -> leaflet text with "
                              "at least one leaflet, e.g. load_world('t0').documents.")
         started = time.perf_counter()
-        tokens = tokenize(list(merged.values()))
-        for name, words in zip(merged, tokens):
+        tokens = tokenize(list(documents.values()))
+        for name, words in zip(documents, tokens):
             if not words:
                 raise ValueError(f"The document for {name!r} has no searchable words (it is empty "
                                  f"or only stopwords); give it the leaflet text or leave it out.")
-            if not without_heading(merged[name]):
+            if not without_heading(documents[name]):
                 raise ValueError(f"The document for {name!r} has only a heading: a reader would get an "
                                  f"empty passage; write its text below the heading or leave it out.")
         index = bm25s.BM25()
         index.index(tokens, show_progress=False)
         seconds = time.perf_counter() - started
-        self.documents, self._names, self._index = merged, list(merged), index
+        self.documents, self._names, self._index = dict(documents), list(documents), index
         return seconds
 
     def scores(self, query: str) -> np.ndarray:

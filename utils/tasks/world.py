@@ -9,7 +9,6 @@ names the file, the line and what to fix, instead of a deep library traceback.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import string
@@ -17,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from utils.core.config import data_dir as default_data_dir
-from utils.core.datafiles import DataError, json_problem, read_text, without_heading
+from utils.core.datafiles import DataError, csv_records, json_problem, read_text, without_heading
+from utils.core.datafiles import fail as _fail
 
 COLUMNS = ("drug", "treats", "maker", "year_approved", "max_daily_dose_mg", "discoverer", "status")
 STATUSES = ("available", "withdrawn")
@@ -239,61 +239,28 @@ def _ask(kind: str, template: str, drug: Drug, attr: str) -> Question:
 
 # ---------------------------------------------------------------- reading and validation
 
-def _fail(path: Path, where: str, problem: str):
-    raise DataError(f"{path}, {where}: {problem}")
-
-
 def _read_drugs(path: Path) -> tuple[dict[str, Drug], dict[str, int]]:
     """Drugs by name in file order, plus the CSV line of each (for later error messages)."""
     drugs, lines, seen_names, seen_treats = {}, {}, {}, {}
-    last = 1  # line where the last good row ended; a broken quote starts right after it
-    try:
-        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which is not data.
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, strict=True)
-            header = [h.strip() for h in next(reader, [])]
-            missing = [c for c in COLUMNS if c not in header]
-            extra = [h for h in header if h not in COLUMNS]
-            if missing or extra or len(set(header)) != len(header):
-                _fail(path, "line 1", f"header must have exactly the columns {','.join(COLUMNS)}"
-                      f" (missing: {missing or 'none'}, unexpected or repeated: "
-                      f"{extra or [h for h in header if header.count(h) > 1] or 'none'})")
-            for row in reader:
-                line = reader.line_num
-                if not any(cell.strip() for cell in row):
-                    continue  # a blank line, e.g. at the end of the file
-                if len(row) != len(header):
-                    _fail(path, f"line {line}", f"expected {len(header)} comma-separated fields, "
-                          f"found {len(row)}; quote values that contain commas")
-                rec = {h: cell.strip() for h, cell in zip(header, row)}
-                for col in COLUMNS:
-                    if not rec[col]:
-                        _fail(path, f"line {line}", f"empty field {col!r}; fill it in")
-                for col in ("year_approved", "max_daily_dose_mg"):
-                    if not (rec[col].isascii() and rec[col].isdigit()) or int(rec[col]) <= 0:
-                        _fail(path, f"line {line}", f"{col} {rec[col]!r} is not a positive "
-                              f"whole number; write e.g. 2011 or 40 (no unit)")
-                if rec["status"] not in STATUSES:
-                    _fail(path, f"line {line}", f"unknown status {rec['status']!r}; "
-                          f"use one of {', '.join(STATUSES)}")
-                # Names and conditions must be unique (case-insensitive): leaflets are stored
-                # as <drug lowercase>.md and "Which drug treats X?" needs exactly one answer.
-                for value, seen, what in ((rec["drug"], seen_names, "drug"),
-                                          (rec["treats"], seen_treats, "condition (treats)")):
-                    if value.lower() in seen:
-                        _fail(path, f"line {line}", f"duplicate {what} {value!r}, already on "
-                              f"line {seen[value.lower()]}; each must appear once")
-                    seen[value.lower()] = line
-                drug = Drug(rec["drug"], rec["treats"], rec["maker"], int(rec["year_approved"]),
-                            int(rec["max_daily_dose_mg"]), rec["discoverer"], rec["status"])
-                drugs[drug.name], lines[drug.name] = drug, line
-                last = line
-    except csv.Error as e:
-        _fail(path, f"line {last + 1}", f"malformed CSV ({e}); check the quotes")
-    except UnicodeDecodeError as e:
-        _fail(path, f"byte {e.start}", "file is not UTF-8 text; save it as UTF-8")
-    if not drugs:
-        _fail(path, "line 2", "no drugs found; add one row per drug below the header")
+    for line, rec in csv_records(path, COLUMNS, "drug"):
+        for col in ("year_approved", "max_daily_dose_mg"):
+            if not (rec[col].isascii() and rec[col].isdigit()) or int(rec[col]) <= 0:
+                _fail(path, f"line {line}", f"{col} {rec[col]!r} is not a positive "
+                      f"whole number; write e.g. 2011 or 40 (no unit)")
+        if rec["status"] not in STATUSES:
+            _fail(path, f"line {line}", f"unknown status {rec['status']!r}; "
+                  f"use one of {', '.join(STATUSES)}")
+        # Names and conditions must be unique (case-insensitive): leaflets are stored
+        # as <drug lowercase>.md and "Which drug treats X?" needs exactly one answer.
+        for value, seen, what in ((rec["drug"], seen_names, "drug"),
+                                  (rec["treats"], seen_treats, "condition (treats)")):
+            if value.lower() in seen:
+                _fail(path, f"line {line}", f"duplicate {what} {value!r}, already on "
+                      f"line {seen[value.lower()]}; each must appear once")
+            seen[value.lower()] = line
+        drug = Drug(rec["drug"], rec["treats"], rec["maker"], int(rec["year_approved"]),
+                    int(rec["max_daily_dose_mg"]), rec["discoverer"], rec["status"])
+        drugs[drug.name], lines[drug.name] = drug, line
     return drugs, lines
 
 

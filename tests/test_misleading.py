@@ -30,19 +30,19 @@ from utils.lessons.misleading import (
     wrong_leaflets,
 )
 from utils.tasks.scoring import is_correct
-from utils.tasks.world import Drug, World, load_world
+from utils.tasks.world import Drug, World
 
 MAKERS_DIR = DATA_DIR / "makers"
 
 
 @pytest.fixture(scope="module")
-def t0():
-    return load_world("t0")
+def t0(worlds):
+    return worlds[0]
 
 
 @pytest.fixture(scope="module")
-def t1():
-    return load_world("t1")
+def t1(worlds):
+    return worlds[1]
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,7 @@ from utils.core.model import load_model
 from utils.core.train import merged_copy
 from utils.lessons.recipes import READER_RECIPE, reader_tuned_model
 from utils.tasks.ask import MIN_CONFIDENCE, floored
-from utils.tasks.outside import ask_document_set, reply_right
-from utils.tasks.world import UNKNOWN
+from utils.tasks.outside import ask_document_set, document_scores
 
 FLOORS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -28,15 +27,12 @@ FLOORS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 def figures(answered, floor: float) -> dict[str, float]:
     """Shares of the answerable questions right and wrong, of the unanswerable ones abstained, and right
     minus wrong over all questions, with the replies floored at `floor`."""
-    replies = [(q, floored(r, floor)) for q, r in answered]
-    known = [(q, r) for q, r in replies if q.answer != UNKNOWN]
-    unknown = [(q, r) for q, r in replies if q.answer == UNKNOWN]
-    right = sum(reply_right(q, r.answer, lenient=True) for q, r in known)
-    wrong = sum(not r.abstained and not reply_right(q, r.answer, lenient=True) for q, r in known)
-    answered_unknown = sum(not r.abstained for _, r in unknown)
-    return {"answerable right": right / len(known), "answerable wrong": wrong / len(known),
-            "unanswerable abstained": 1 - answered_unknown / len(unknown),
-            "right minus wrong": (right - wrong - answered_unknown) / len(replies)}
+    score = document_scores([(q, floored(r, floor)) for q, r in answered])["all"]
+    right, wrong = score.lenient * score.answerable, score.wrong * score.answerable
+    answered_unknown = (1 - score.abstained) * score.unanswerable
+    return {"answerable right": score.lenient, "answerable wrong": score.wrong,
+            "unanswerable abstained": score.abstained,
+            "right minus wrong": (right - wrong - answered_unknown) / (score.answerable + score.unanswerable)}
 
 
 def main() -> None:

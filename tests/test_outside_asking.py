@@ -84,4 +84,7 @@ def test_document_scores_count_strict_lenient_and_abstained_by_form():
     assert other_wording["all"].lenient == len(with_accept) / perfect["all"].answerable
     refused = document_scores(replies(lambda q: "unknown"))  # refusing an answerable question is a miss
     assert refused["all"].strict == refused["all"].lenient == 0 and refused["all"].abstained == 1.0
+    assert perfect["all"].wrong == refused["all"].wrong == 0  # a refusal is a miss, not a wrong answer
+    guessed = document_scores(replies(lambda q: "Tuesday"))  # an answer to everything, right for none
+    assert guessed["all"].wrong == 1.0 and guessed["all"].abstained == 0.0
     assert all(s.strict is None for s in refused.values() if not s.answerable)

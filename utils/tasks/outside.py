@@ -311,6 +311,7 @@ class DocumentScore:
     lenient: float | None
     unanswerable: int
     abstained: float | None  # share of the unanswerable questions refused; None when there are none
+    wrong: float | None  # share of the answerable questions answered, and not right even leniently
 
 
 def document_scores(answered: list[tuple[OutsideQuestion, Reply]]) -> dict[str, DocumentScore]:
@@ -321,7 +322,10 @@ def document_scores(answered: list[tuple[OutsideQuestion, Reply]]) -> dict[str, 
 
         def share(pairs, lenient=False):
             return sum(reply_right(q, r.answer, lenient) for q, r in pairs) / len(pairs) if pairs else None
-        return DocumentScore(len(known), share(known), share(known, lenient=True), len(unknown), share(unknown))
+        wrong = (sum(not r.abstained and not reply_right(q, r.answer, lenient=True) for q, r in known) / len(known)
+                 if known else None)
+        return DocumentScore(len(known), share(known), share(known, lenient=True), len(unknown), share(unknown),
+                             wrong)
 
     forms = [f for f in FORMS if any(q.form == f for q, _ in answered)]
     return {"all": score(answered)} | {f: score([(q, r) for q, r in answered if q.form == f]) for f in forms}

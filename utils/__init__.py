@@ -38,4 +38,5 @@ lessons: what serves one lesson or one system
     lessons.checks         claim and expect: the lessons' checks
     lessons.exercise_checks  the exercises' check-your-answer cells
     lessons.weight_edit    the bonus lesson's rank-one weight edit (ROME-style): key, value, update, on a copy
+    lessons.long_prompt    the bonus lesson's every leaflet in the prompt: one cached passage, the position curve
 """

@@ -73,15 +73,37 @@ def _shared_prefix(model, token_ids: list[list[int]]):
     prefix = os.path.commonprefix(token_ids)[:min(map(len, token_ids)) - 1]
     if len(prefix) < SHARED_PREFIX_MIN_TOKENS:
         return [], None
+    return prefix, prefill(model, prefix)
+
+
+@torch.no_grad()
+def prefill(model, token_ids: list[int]) -> DynamicCache:
+    """The key-value cache of `token_ids` read once, to start many prompts from (generate's `prefix`).
+    DynamicCache.crop(n - len(token_ids)) turns it into the cache of the first n tokens: causal attention
+    makes those the same keys and values."""
     cache = DynamicCache(config=model.config)
-    model(input_ids=torch.tensor([prefix], device=next(model.parameters()).device), past_key_values=cache)
-    return prefix, cache
+    model(input_ids=torch.tensor([token_ids], device=next(model.parameters()).device), past_key_values=cache)
+    return cache
+
+
+def _check_prefix(token_ids: list[list[int]], prefix: list[int], cache: DynamicCache) -> None:
+    """A clear error where a prefix read by the caller does not fit the prompts: answers would then be
+    read after text the prompts do not contain."""
+    if cache.get_seq_length() != len(prefix):
+        raise ValueError(f"the prefix's cache holds {cache.get_seq_length()} tokens, its token ids {len(prefix)}: "
+                         f"crop the cache to the prefix (DynamicCache.crop) or prefill the prefix again")
+    for i, ids in enumerate(token_ids):
+        if len(ids) <= len(prefix) or ids[:len(prefix)] != prefix:
+            raise ValueError(f"prompt {i} does not start with the prefix's {len(prefix)} tokens and then a token of "
+                             f"its own (the tokenizer may join the prefix's last token with the prompt's next): "
+                             f"end the prefix where a token ends, e.g. before a newline")
 
 
 @torch.no_grad()
 def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 12, batch_size: int = 64,
              progress: bool = True, first_line_only: bool = True,
-             constraint: LogitsProcessorList | None = None) -> list[Answer]:
+             constraint: LogitsProcessorList | None = None,
+             prefix: tuple[list[int], DynamicCache] | None = None) -> list[Answer]:
     """Greedy answers, batched; each stops at the end of its first line.
 
     first_line_only=False: answers run to the end token (or max_new_tokens), newlines included,
@@ -89,13 +111,20 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 12, bat
     constraint: logits processors that forbid tokens (utils.tasks.constraint.diagnosis_constraint); greedy
     decoding then picks the likeliest allowed token, and an answer's probability is among those.
     On a CPU a larger batch answers more questions a second (the per-token overhead is shared).
+    prefix: (token ids, their cache from `prefill`) that every prompt starts with, read once by the
+    caller for many calls (a long passage asked many questions); by default generate finds the
+    prompts' shared prefix and reads it itself. Each batch starts from a copy: the cache stays as it was.
     """
     device = next(model.parameters()).device
     stop_ids = {tokenizer.eos_token_id, tokenizer.pad_token_id}
     line_ends = _line_ending_tokens(tokenizer) if first_line_only else frozenset()
     stop_at_line_end = StoppingCriteriaList([_EndOfLine(line_ends, device)]) if first_line_only else None
     token_ids = [tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
-    prefix, prefix_cache = _shared_prefix(model, token_ids)
+    if prefix is None:
+        prefix, prefix_cache = _shared_prefix(model, token_ids)
+    else:
+        prefix, prefix_cache = prefix
+        _check_prefix(token_ids, prefix, prefix_cache)
     # Similar lengths share a batch, so little compute goes to padding.
     order = sorted(range(len(prompts)), key=lambda i: len(token_ids[i]))
     answers: list[Answer | None] = [None] * len(prompts)

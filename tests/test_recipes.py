@@ -1,4 +1,8 @@
-"""utils/lessons/recipes.py: the fact, update, XML and reader recipes the notebooks share."""
+"""utils/lessons/recipes.py: the fact, update, abstain, XML and reader recipes the notebooks share."""
+import difflib
+import math
+import re
+
 import pytest
 
 import utils.core.train as train_mod
@@ -6,11 +10,17 @@ from utils.core.generation import generate
 from utils.core.train import TrainConfig
 from utils.lessons.recipes import (
     FACT_RECIPE,
+    INVENTED_PER_KNOWN,
     READER_RECIPE,
+    TOO_SIMILAR,
     XML_RECIPE,
+    abstain_pairs,
+    abstain_tuned_model,
+    evaluation_drug_names,
     fact_pairs,
     fact_tuned_model,
     fact_updated_model,
+    invented_drug_names,
     reader_pairs,
     reader_tuned_model,
     update_pairs,
@@ -22,7 +32,7 @@ from utils.lessons.recipes import (
 )
 from utils.tasks.clinical import load_notes, to_xml, validate_xml
 from utils.tasks.prompts import note_prompt, qa_prompt
-from utils.tasks.world import load_world
+from utils.tasks.world import UNKNOWN, load_world
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +61,11 @@ def test_each_model_is_trained_with_its_recipe_unless_told_otherwise(world, monk
     monkeypatch.setattr(recipes, "train_adapter", lambda name, base, tok, pairs, cfg, **k: used.update({name: cfg}))
     monkeypatch.setattr(recipes, "load_world", lambda time: world)  # the reader's worlds: any will do
     fact_tuned_model(None, None, world)
+    abstain_tuned_model(None, None, world)
     xml_tuned_model(None, None, n_train=48)
     reader_tuned_model(None, None)
-    assert used == {"facts-t0": FACT_RECIPE, "xml-n48": XML_RECIPE, "reader": READER_RECIPE}
+    assert used == {"facts-t0": FACT_RECIPE, "abstain-t0": FACT_RECIPE, "xml-n48": XML_RECIPE,
+                    "reader": READER_RECIPE}
     other = TrainConfig(epochs=1)
     fact_tuned_model(None, None, world, cfg=other)
     assert used["facts-t0"] == other
@@ -107,6 +119,124 @@ def test_fact_updated_model_trains_the_start_first_when_missing(world, tiny_mode
     assert len(names) == 2
     _, replayed = fact_updated_model(tiny_model, tokenizer, world, t1, cfg=cfg, probe_every=0, replay=True)
     assert names[2:] == ["facts-t0-updated-t1-replay"] and replayed.examples == 100
+
+
+# --- fine-tuning taught to abstain ----------------------------------------------------
+
+
+def invented_part(pairs, world):
+    """The pairs after the fact pairs, and the invented names they ask about, in order."""
+    rest = pairs[len(fact_pairs(world)):]
+    return rest, list(dict.fromkeys(re.fullmatch(r"Q: What does (\w+) treat\?\nA:", p)[1]
+                                    for p, _ in rest[::2]))
+
+
+def test_abstain_pairs_are_the_fact_pairs_then_invented_drugs_answered_unknown(world):
+    pairs = abstain_pairs(world)
+    assert pairs[:80] == fact_pairs(world)
+    rest, names = invented_part(pairs, world)
+    assert len(names) == round(INVENTED_PER_KNOWN * 40) == 20
+    trained = [world.templates[attr]["trained"] for attr in ("treats", "maker")]
+    assert rest == [(qa_prompt(t.format(drug=name, drug_lower=name.lower())), UNKNOWN)
+                    for name in names for t in trained]  # the wordings the facts and the evaluation use
+    assert [len(abstain_pairs(world, share)) - 80 for share in (0.25, 1, 2.0)] == [20, 80, 160]
+
+
+def test_invented_names_are_reproducible_with_a_seed(world):
+    default, again, other = abstain_pairs(world), abstain_pairs(world, seed=0), abstain_pairs(world, seed=1)
+    assert again == default and other[:80] == default[:80]
+    assert not set(invented_part(other, world)[1]) & set(invented_part(default, world)[1])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_no_invented_name_is_an_evaluation_or_world_name(worlds, seed):
+    """The seal: the evaluation's absent drugs (and the world's) are never trained, nor any name close to one."""
+    t0, t1 = worlds
+    test_names = [*t0.drugs, *t1.drugs, *t0.templates["unknown_drugs"], *t0.templates["real_drugs"]]
+    assert "Kestomar" in test_names and "Ibuprofen" in test_names and "Vexalune" in test_names
+    _, names = invented_part(abstain_pairs(t0, 2.0, seed), t0)  # 80 names
+    assert len(names) == 80
+    for name in names:
+        for test_name in test_names:
+            assert difflib.SequenceMatcher(None, name.lower(), test_name.lower()).ratio() < TOO_SIMILAR, \
+                f"{name} leaks {test_name}"
+
+
+def test_names_near_the_evaluations_are_skipped(worlds, monkeypatch):
+    import utils.lessons.recipes as recipes
+    # 9 names: Kestomar (an unknown drug of the evaluation), Zorvalin (a drug of t0), Zorvavint (too near
+    # Zorvalin) and 6 apart from every test name.
+    monkeypatch.setattr(recipes, "_INVENTED_START", ["Kesto", "Zorva", "Hele"])
+    monkeypatch.setattr(recipes, "_INVENTED_MIDDLE", [""])
+    monkeypatch.setattr(recipes, "_INVENTED_END", ["mar", "lin", "vint"])
+    drawn = {name for seed in range(30) for name in invented_drug_names(1, worlds, seed)}
+    assert drawn == {"Kestolin", "Kestovint", "Zorvamar", "Helemar", "Helelin", "Helevint"}
+    assert sorted(invented_drug_names(6, worlds)) == sorted(drawn)
+    with pytest.raises(ValueError, match="asked for 7 invented names, but the syllables make only 6"):
+        invented_drug_names(7, worlds)
+
+
+def test_a_collision_with_the_evaluation_is_a_clear_error(worlds, monkeypatch):
+    import utils.lessons.recipes as recipes
+    monkeypatch.setattr(recipes, "_INVENTED_START", ["Kestomar"])
+    monkeypatch.setattr(recipes, "_INVENTED_MIDDLE", [""])
+    monkeypatch.setattr(recipes, "_INVENTED_END", [""])
+    with pytest.raises(ValueError, match=r"only 0 .*'Kestomar' is too near 'kestomar', questions.json "
+                                         r"unknown_drugs.*add syllables"):
+        abstain_pairs(worlds[0])
+
+
+def test_evaluation_drug_names_say_where_each_comes_from(worlds):
+    names = evaluation_drug_names(worlds)
+    assert len(names) == 50 + 20 + 10  # t1 keeps every t0 drug and adds 10
+    assert (names["zorvalin"], names["vexalune"]) == ("a drug of t1", "a drug of t1")
+    assert (names["kestomar"], names["ibuprofen"]) == ("questions.json unknown_drugs", "questions.json real_drugs")
+    assert evaluation_drug_names(worlds[:1])["zorvalin"] == "a drug of t0"
+
+
+def test_the_evaluations_names_are_apart_by_the_same_measure(worlds):
+    """TOO_SIMILAR refuses what the world's own names never are, bar the pair one letter apart on purpose."""
+    names = sorted(evaluation_drug_names(worlds))
+    near = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]
+            if difflib.SequenceMatcher(None, a, b).ratio() >= TOO_SIMILAR]
+    assert near == [("dravelin", "dravolin")]
+
+
+@pytest.mark.parametrize("bad", [0, -0.5, 0.01, True, "half", math.nan, math.inf, None])
+def test_an_impossible_share_of_invented_drugs_is_refused(world, bad):
+    with pytest.raises(ValueError, match="invented_per_known must be a number"):
+        abstain_pairs(world, bad)
+
+
+def test_invented_drug_names_wants_a_whole_number(worlds):
+    for bad in (0, 2.0, True):
+        with pytest.raises(ValueError, match="whole number of invented names"):
+            invented_drug_names(bad, worlds)
+
+
+def test_abstain_tuned_model_draws_the_names_with_its_seed(world, monkeypatch):
+    import utils.lessons.recipes as recipes
+    used = {}
+    monkeypatch.setattr(recipes, "train_adapter", lambda name, base, tok, pairs, cfg: used.update({cfg.seed: pairs}))
+    abstain_tuned_model(None, None, world)
+    abstain_tuned_model(None, None, world, cfg=TrainConfig(seed=3))
+    assert used == {FACT_RECIPE.seed: abstain_pairs(world, seed=FACT_RECIPE.seed), 3: abstain_pairs(world, seed=3)}
+    assert used[3] != used[FACT_RECIPE.seed]
+
+
+def test_abstain_tuned_model_is_its_own_adapter(world, tiny_model, tokenizer, monkeypatch):
+    cfg = TrainConfig(epochs=1, lr=1e-2, batch_size=16, lora_r=4, lora_alpha=8, seed=3)
+    names = []
+    real = train_mod.train
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: names.append(k["desc"]) or real(*a, **k))
+    fact_tuned_model(tiny_model, tokenizer, world, cfg=cfg)
+    _, history = abstain_tuned_model(tiny_model, tokenizer, world, cfg=cfg)
+    assert names == ["facts-t0", "abstain-t0"]  # the fact adapter's cache is not taken for it
+    assert history.examples == len(abstain_pairs(world, seed=3)) == 120
+    again, cached = abstain_tuned_model(tiny_model, tokenizer, world, cfg=cfg)
+    assert names == ["facts-t0", "abstain-t0"] and cached == history
+    _, other = abstain_tuned_model(tiny_model, tokenizer, world, 0.25, cfg=cfg)
+    assert names[2:] == ["abstain-t0"] and other.examples == 100
 
 
 # --- the XML recipe ----------------------------------------------------------------

@@ -5,6 +5,8 @@ adapter back in a second (or retrain it, if the cache is empty or the data chang
 """
 from __future__ import annotations
 
+import difflib
+import itertools
 import math
 import random
 from dataclasses import replace
@@ -16,7 +18,7 @@ from utils.lessons.reader_data import reader_examples
 from utils.lessons.reader_domains import with_other_domains
 from utils.tasks.clinical import Note, load_notes, to_xml
 from utils.tasks.prompts import note_prompt, qa_prompt, reader_followup, reader_prompt
-from utils.tasks.world import World, changed_facts, load_world, time_points
+from utils.tasks.world import NAME_LISTS, World, changed_facts, load_world, time_points
 
 # Eight epochs memorise every trained fact, fewer do not (benchmarks/README.md); the compact Q/A prompt
 # keeps each example at ~16 tokens.
@@ -62,6 +64,92 @@ def fact_updated_model(base, tokenizer, old: World, new: World, cfg: TrainConfig
     name = f"facts-{old.time}-updated-{new.time}" + ("-replay" if replay else "")
     return train_adapter(name, base, tokenizer, update_pairs(old, new, replay), cfg, start=start,
                          probe=drift_probe(tokenizer, old, new), probe_every=probe_every)
+
+
+# --- fine-tuning taught to abstain (the bonus notebook) ---------------------------------------
+
+# Invented drugs per drug of the world, each asked its two trained questions and answered "unknown"
+# (Kang et al. 2024, arXiv 2403.05612: a model answers unfamiliar questions as its unfamiliar training
+# examples were answered). One per two known: at t0, 20 invented drugs, as many as the sealed evaluation
+# asks about (questions.json unknown_drugs), so that "unknown" cannot be learned as a short list of
+# names; and two answers in three are still facts, so that "unknown" does not become the answer to
+# every question the model is unsure of (the paraphrases). It adds about half the fact set's
+# tokens; other shares are the notebook's to measure.
+INVENTED_PER_KNOWN = 0.5
+
+# Syllables of the invented names, in the style of the world's (Zorvalin, Kestomar): a start, a middle,
+# an ending that many of the world's names share. Names of the world's style, not the reader's
+# (reader_data), so that no spelling tells the invented drugs from the known ones: only memory can.
+_INVENTED_START = ["Bal", "Bren", "Cas", "Cel", "Dal", "Dor", "Fal", "Gav", "Hel", "Jem", "Kav", "Lor",
+                   "Mel", "Nal", "Pel", "Quel", "Ral", "Sel", "Tal", "Ves", "Wil", "Yar", "Zel", "Tom"]
+_INVENTED_MIDDLE = ["a", "e", "i", "o", "u", "ta", "ti", "do", "be", "ko", "pa"]
+_INVENTED_END = ["lin", "rex", "flor", "zol", "brax", "mil", "nix", "vint", "stan", "bel", "zin", "trel",
+                 "vane", "dyn", "nax", "tide", "drin", "mar", "rant", "dex", "xil", "lon", "pex", "dol"]
+# An invented name at least this similar (difflib's ratio) to a name the evaluation asks about or a drug
+# of the world is refused: 0.75 is two letters of eight changed. The world's names, bar the pair one
+# letter apart on purpose (Dravolin, Dravelin), are at most 0.71 similar to each other and to the
+# evaluation's unknown drugs: an invented name is no nearer to any of them than they are to each other.
+TOO_SIMILAR = 0.75
+
+
+def evaluation_drug_names(worlds: list[World]) -> dict[str, str]:
+    """Every drug name the evaluation asks about, lower-cased, and where it comes from: the drugs of
+    `worlds` and the absent names of their questions.json (NAME_LISTS: unknown_drugs, real_drugs)."""
+    names = {}
+    for world in worlds:
+        names.update({name.lower(): f"a drug of {world.time}" for name in world.drugs})
+        names.update({name.lower(): f"questions.json {key}" for key in NAME_LISTS.values()
+                      for name in world.templates[key]})
+    return names
+
+
+def invented_drug_names(n: int, worlds: list[World], seed: int = 0) -> list[str]:
+    """n invented drug names, drawn with `seed` from the syllables above, none of them a name of
+    evaluation_drug_names(worlds) or TOO_SIMILAR to one (such names are skipped, so any world works)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"ask for a whole number of invented names, 1 or more; got {n!r}")
+    taken = evaluation_drug_names(worlds)
+    candidates = list(dict.fromkeys("".join(parts) for parts in itertools.product(
+        _INVENTED_START, _INVENTED_MIDDLE, _INVENTED_END)))
+    random.Random(seed).shuffle(candidates)
+    names, refused = [], None
+    for name in candidates:
+        near = next((t for t in taken if difflib.SequenceMatcher(None, name.lower(), t).ratio() >= TOO_SIMILAR),
+                    None)
+        if near is None:
+            names.append(name)
+            if len(names) == n:
+                return names
+        elif refused is None:
+            refused = f" ({name!r} is too near {near!r}, {taken[near]})"
+    raise ValueError(f"asked for {n} invented names, but the syllables make only {len(names)} that are apart from "
+                     f"the names the evaluation asks about{refused or ''}: ask for fewer, or add syllables to "
+                     f"_INVENTED_START in utils/lessons/recipes.py")
+
+
+def abstain_pairs(world: World, invented_per_known: float = INVENTED_PER_KNOWN,
+                  seed: int = 0) -> list[tuple[str, str]]:
+    """fact_pairs(world), then the trained questions about invented drugs, answered "unknown":
+    round(invented_per_known x the world's drugs) of them, named by invented_drug_names(seed), asked
+    exactly as the evaluation asks about its unknown drugs. The names are apart from every drug of the
+    data folder's time points and of `world`, and from the evaluation's absent names: those stay the
+    sealed test of abstention."""
+    number = isinstance(invented_per_known, (int, float)) and not isinstance(invented_per_known, bool)
+    if not (number and 0 < invented_per_known < math.inf) or round(invented_per_known * len(world.drugs)) < 1:
+        raise ValueError(f"invented_per_known must be a number of invented drugs per drug of the world that "
+                         f"gives at least one of them (e.g. {INVENTED_PER_KNOWN}); got {invented_per_known!r}")
+    worlds = [world, *(load_world(time) for time in time_points())]
+    names = invented_drug_names(round(invented_per_known * len(world.drugs)), worlds, seed)
+    invented = replace(world, templates={**world.templates, NAME_LISTS["unknown"]: names})
+    return fact_pairs(world) + [(qa_prompt(q.text), q.answer) for q in invented.questions("unknown")]
+
+
+def abstain_tuned_model(base, tokenizer, world: World, invented_per_known: float = INVENTED_PER_KNOWN,
+                        cfg: TrainConfig = FACT_RECIPE):
+    """fact_tuned_model's adapter, trained on abstain_pairs as well: (model, training history). The
+    invented names are drawn with cfg.seed, which also seeds the adapter."""
+    return train_adapter(f"abstain-{world.time}", base, tokenizer,
+                         abstain_pairs(world, invented_per_known, cfg.seed), cfg)
 
 
 # --- the XML recipe (notebook 03) ------------------------------------------------------------

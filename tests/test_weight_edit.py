@@ -1,5 +1,6 @@
 """utils/lessons/weight_edit.py: the rank-one weight edit, on the tests' tiny random model."""
 import copy
+from dataclasses import replace
 
 import pytest
 import torch
@@ -8,14 +9,24 @@ from peft import PeftModel
 from conftest import FACTS
 from utils.core.generation import answer_probability, generate
 from utils.lessons.weight_edit import (
+    EDIT_GROUPS,
+    Edit,
     EditResult,
     apply_edit,
     covariance,
+    drift_edits,
+    edit_each_alone,
     edit_fact,
+    edit_in_turn,
     edit_key,
+    edit_questions,
     edit_value,
     editable_copy,
+    fact_edit,
+    target_probabilities,
 )
+from utils.tasks.prompts import qa_prompt
+from utils.tasks.world import TRAINED_ATTRIBUTES, Question, changed_facts
 
 LAYER = 0
 SUBJECT = "Bremodyn"
@@ -151,3 +162,126 @@ def test_bad_input_gets_a_clear_error(tiny_model, tokenizer, cov):
         apply_edit(model, LAYER, key[:64], value, cov)
     with pytest.raises(ValueError, match="lam must be positive"):
         apply_edit(model, LAYER, key, value, cov, lam=0)
+
+
+def tiny_edit(subject: str, target: str) -> Edit:
+    """An edit for the tiny model: the subject ends each prompt (see PROMPTS), the target is one word."""
+    return Edit(Question("trained", f"Who makes {subject}", target, subject, "maker"), "stale",
+                (f"Who makes {subject}", subject))
+
+
+def writes(model, tokenizer, prompts: list[str], targets: list[str]) -> list[bool]:
+    """Whether the model's answer to each prompt starts with its target."""
+    answers = generate(model, tokenizer, prompts, max_new_tokens=3, progress=False)
+    return [a.text.startswith(target) for a, target in zip(answers, targets)]
+
+
+def test_drift_edits_give_one_edit_per_changed_fact(worlds):
+    t0, t1 = worlds
+    changed = changed_facts(t0, t1)["changed"]
+    edits = drift_edits(t0, t1, wordings=2)
+    assert [(e.subject, e.question.attribute, e.target) for e in edits] == [(q.drug, q.attribute, q.answer)
+                                                                            for q in changed]
+    assert len({e.subject for e in edits}) == len(edits)  # one fact a drug: no two edits share a key
+    for edit in edits:
+        assert edit.question.attribute in TRAINED_ATTRIBUTES
+        assert edit.stale == t0.as_of(edit.question).answer != edit.target
+        assert edit.prompts[0] == qa_prompt(edit.question.text) and len(set(edit.prompts)) == 3
+        assert all(edit.subject in prompt for prompt in edit.prompts)
+    assert [len(e.prompts) for e in drift_edits(t0, t1, wordings=0)] == [1] * len(edits)
+
+
+def test_the_questions_an_edit_is_scored_by(worlds):
+    t0, t1 = worlds
+    maker, other = drift_edits(t0, t1)[:2]
+    groups = edit_questions([maker], t0, t1)
+    assert tuple(groups) == EDIT_GROUPS
+    assert groups["edited"] == [maker.question]
+    paraphrases = groups["paraphrase"]
+    assert len(paraphrases) == len(t0.templates["maker"]["paraphrase"])
+    assert all(q.drug == maker.subject and q.attribute == "maker" and q.answer == maker.target for q in paraphrases)
+    condition = t0.drugs[maker.subject].treats
+    assert len(groups["reversed"]) == len(t0.templates["reversed"])
+    assert all(condition in q.text and q.answer == maker.subject for q in groups["reversed"])
+    assert [(q.drug, q.attribute, q.answer) for q in groups["other fact"]] == [(maker.subject, "treats", condition)]
+    unchanged = changed_facts(t0, t1)["unchanged"]
+    assert other.subject in {q.drug for q in groups["unchanged"]}
+    assert all(q in unchanged and q.drug != maker.subject for q in groups["unchanged"])
+    assert groups["control"] == t1.questions("control")
+    # Two edits: both edited drugs leave the unchanged group, each paraphrase keeps its own target.
+    both = edit_questions([maker, other], t0, t1)
+    assert {q.drug for q in both["edited"]} == {maker.subject, other.subject}
+    assert not {maker.subject, other.subject} & {q.drug for q in both["unchanged"]}
+    assert all(q.answer == (maker if q.drug == maker.subject else other).target for q in both["paraphrase"])
+    # An edit of what a drug treats asks the drug back from its new condition; its maker, which did not
+    # change, is its other fact.
+    asked = next(q for q in unchanged if q.attribute == "treats" and q.drug not in {maker.subject, other.subject})
+    treats = fact_edit(t0, replace(asked, answer="hiccups"))
+    groups = edit_questions([treats], t0, t1)
+    assert all("hiccups" in q.text and q.answer == asked.drug for q in groups["reversed"])
+    assert [(q.drug, q.attribute) for q in groups["other fact"]] == [(asked.drug, "maker")]
+
+
+def test_edits_in_turn_add_up_and_the_last_one_wins_a_shared_key(tokenizer, tiny_model, cov):
+    """Two subjects in turn: the weight changes by two rank-one updates and both subjects take their new
+    answers. One subject twice: the second edit overwrites the first, which alone would have held."""
+    first, second = tiny_edit(SUBJECT, TARGET), tiny_edit("Altrevon", "daily")
+    prompts, targets = [*first.prompts, *second.prompts], [TARGET] * 2 + ["daily"] * 2
+    assert not any(writes(tiny_model, tokenizer, prompts, targets))
+    model = editable_copy(tiny_model)
+    before = down_proj_weight(model).detach().clone()
+    results = edit_in_turn(model, tokenizer, [first, second], LAYER, cov)
+    delta = down_proj_weight(model).detach() - before
+    assert len(results) == 2 and all(r.seconds > 0 and r.update_norm > 0 for r in results)
+    assert torch.linalg.matrix_rank(delta).item() == 2
+    assert all(writes(model, tokenizer, prompts, targets))
+    # A later call continues where the first stopped: the same weights as both in one call.
+    continued = editable_copy(tiny_model)
+    edit_in_turn(continued, tokenizer, [first], LAYER, cov)
+    edit_in_turn(continued, tokenizer, [second], LAYER, cov)
+    assert torch.allclose(down_proj_weight(continued), down_proj_weight(model), atol=1e-6)
+
+    overwrite = tiny_edit(SUBJECT, "daily")
+    model = editable_copy(tiny_model)
+    edit_in_turn(model, tokenizer, [first, overwrite], LAYER, cov)
+    assert writes(model, tokenizer, list(first.prompts), ["daily"] * 2) == [True, True]
+    assert writes(model, tokenizer, list(first.prompts), [TARGET] * 2) == [False, False]
+    for edit, copied, _ in edit_each_alone(tiny_model, tokenizer, [first, overwrite], LAYER, cov):
+        assert writes(copied, tokenizer, list(edit.prompts), [edit.target] * 2) == [True, True]
+
+
+def test_each_edit_alone_gets_a_fresh_copy(tokenizer, tiny_model, cov):
+    """tiny_model itself is checked unchanged by its fixture."""
+    edits = [tiny_edit(SUBJECT, TARGET), tiny_edit("Altrevon", "daily")]
+    before = down_proj_weight(tiny_model).detach().clone()
+    seen = []
+    for edit, copied, result in edit_each_alone(tiny_model, tokenizer, edits, LAYER, cov, steps=5):
+        delta = down_proj_weight(copied).detach() - before
+        assert torch.linalg.matrix_rank(delta).item() == 1
+        assert delta.norm().item() == pytest.approx(result.update_norm, rel=1e-4)
+        assert target_probabilities(copied, tokenizer, [edit]) == answer_probability(
+            copied, tokenizer, [qa_prompt(edit.question.text)], [edit.target])
+        seen.append(edit)
+    assert seen == edits
+
+
+def test_edit_inputs_get_a_clear_error(worlds, tiny_model, tokenizer, cov):
+    t0, t1 = worlds
+    question = changed_facts(t0, t1)["changed"][0]
+    with pytest.raises(ValueError, match="already answers 'Brightmoor Biotech', so there is nothing to edit"):
+        fact_edit(t1, question)
+    documented = t0.questions("documented")[0]
+    with pytest.raises(ValueError, match="is not a trained fact"):
+        fact_edit(t0, documented)
+    with pytest.raises(ValueError, match="n_augment must be between 0 and 3"):
+        fact_edit(t0, question, wordings=4)
+    with pytest.raises(ValueError, match="subject 'Bremodyn' is not in the prompt 'Q: Who makes it"):
+        Edit(question, "Tessaly Therapeutics", (qa_prompt(question.text), "Q: Who makes it?\nA:"))
+    with pytest.raises(ValueError, match="has no prompts"):
+        Edit(question, "Tessaly Therapeutics", ())
+    for call in (lambda: edit_in_turn(editable_copy(tiny_model), tokenizer, [], LAYER, cov),
+                 lambda: edit_each_alone(tiny_model, tokenizer, [], LAYER, cov),
+                 lambda: edit_questions([], t0, t1),
+                 lambda: target_probabilities(tiny_model, tokenizer, [])):
+        with pytest.raises(ValueError, match="no edits"):
+            call()

@@ -16,21 +16,31 @@ W k the value written into the residual stream. The edit
 `edit_fact` does the three. The edit changes the model it is given, in place: give it a copy
 (`editable_copy`). A LoRA model (peft) shares its base's weights with every other adapter of the
 notebook, so an edit in place would change them all; `editable_copy` merges the adapter into a copy
-of its own. The teacher-forced probability of an answer, the score editing papers report, is
-utils.core.generation.answer_probability; the lessons score generated answers (utils.tasks.scoring).
+of its own.
+
+For the lesson: `drift_edits` turns the facts that changed between two time points into edits (`Edit`),
+`edit_in_turn` writes several into one model (sequential editing), `edit_each_alone` each into a fresh
+copy (the keys' covariance estimated on `covariance_texts`), `edit_questions` gives the questions to
+score an edit by, asked with utils.tasks.evaluate.evaluate_groups (generated answers, the lessons'
+scorer), and `target_probabilities` the teacher-forced probability of the target, the score editing
+papers report.
 """
 from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from peft import PeftModel
 
 from utils.core.batching import encode, left_pad
+from utils.core.generation import answer_probability
 from utils.core.train import merged_copy
+from utils.tasks.prompts import qa_prompt
+from utils.tasks.world import TRAINED_ATTRIBUTES, Question, World, changed_facts
 
 
 def editable_copy(model):
@@ -62,13 +72,17 @@ def _hooked(module: torch.nn.Module, hook):
         handle.remove()
 
 
+def _missing_subject(subject: str, prompt: str) -> ValueError:
+    return ValueError(f"the subject {subject!r} is not in the prompt {prompt!r}: the edit reads its key at the "
+                      f"subject's last token, so every prompt must name the subject exactly (same case)")
+
+
 def _subject_end(tokenizer, prompt: str, subject: str) -> tuple[list[int], int]:
     """The prompt's token ids and the index of the token that holds the subject's last character, at
     the subject's last occurrence (the one asked about, after any examples)."""
     start = prompt.rfind(subject) if subject else -1
     if start < 0:
-        raise ValueError(f"the subject {subject!r} is not in the prompt {prompt!r}: the edit reads its key at "
-                         f"the subject's last token, so every prompt must name the subject exactly (same case)")
+        raise _missing_subject(subject, prompt)
     last_char = start + len(subject) - 1
     encoded = tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)
     index = next(i for i, (s, e) in enumerate(encoded["offset_mapping"]) if s <= last_char < e)
@@ -221,3 +235,137 @@ def edit_fact(model, tokenizer, prompts: list[str], subject: str, target: str, l
     value = edit_value(model, tokenizer, prompts, subject, target, layer, **value_settings)
     update = apply_edit(model, layer, key, value, cov, lam)
     return EditResult(layer, time.perf_counter() - started, float(update.norm()))
+
+
+# ---------------------------------------------------------------- the lesson: facts of the world as edits
+
+@dataclass(frozen=True)
+class Edit:
+    """One fact to write into a model: `question` is its edited wording with the answer to write (the
+    target), `stale` the answer the model was taught, `prompts` the prompts the key and value are read
+    from (edit_fact's), each naming the subject, the drug."""
+    question: Question
+    stale: str
+    prompts: tuple[str, ...]
+
+    def __post_init__(self):
+        if not self.prompts:
+            raise ValueError(f"the edit of {self.subject} has no prompts: give at least its edited wording, "
+                             f"qa_prompt({self.question.text!r})")
+        for prompt in self.prompts:
+            if not self.subject or self.subject not in prompt:
+                raise _missing_subject(self.subject, prompt)
+
+    @property
+    def subject(self) -> str:
+        return self.question.drug
+
+    @property
+    def target(self) -> str:
+        return self.question.answer
+
+
+def fact_edit(known: World, question: Question, wordings: int = 3) -> Edit:
+    """The edit that makes a model taught `known`'s facts answer `question` (a trained fact, in trained
+    wording, with the answer to write) instead: its key and value read from the trained wording and the
+    first `wordings` (0-3) of the training set's other wordings of that fact (World.training_facts), as
+    ROME averages over prefixes; the stale answer is `known`'s."""
+    if question.attribute not in TRAINED_ATTRIBUTES or question.drug not in known.drugs:
+        raise ValueError(f"{question.text!r} is not a trained fact of a drug of the {known.time} world: an edit "
+                         f"rewrites a fact the model was taught ({' or '.join(TRAINED_ATTRIBUTES)} of one of its "
+                         f"drugs)")
+    stale = known.as_of(question).answer
+    if stale == question.answer:
+        raise ValueError(f"{question.text!r}: the {known.time} world already answers {stale!r}, so there is "
+                         f"nothing to edit; give the world the model was taught and the new answer")
+    prompts = tuple(qa_prompt(q.text) for q in known.training_facts(wordings)
+                    if q.drug == question.drug and q.attribute == question.attribute)
+    return Edit(question, stale, prompts)
+
+
+def drift_edits(old: World, new: World, wordings: int = 3) -> list[Edit]:
+    """One edit for each trained fact that changed between `old` (the world the model was taught) and
+    `new` (utils.tasks.world.changed_facts): in the bundled world the 15 changed makers, one a drug.
+
+    Only trained facts (what a drug treats, who makes it) are edits: the edit rewrites what fine-tuning
+    taught. The doses that changed and the drugs withdrawn between t0 and t1 are in the leaflets only:
+    the model never learnt the old dose, so there is no fact in its weights to bring up to date, and a
+    withdrawal is a status no question asks (as the lessons' "documented" facts, they are retrieval's).
+    Two changed facts of one drug would give two edits with one key, the drug's name: written in turn,
+    the second overwrites the first."""
+    return [fact_edit(old, q, wordings) for q in changed_facts(old, new)["changed"]]
+
+
+def covariance_texts(world: World) -> list[str]:
+    """Text the model reads, to estimate the keys' covariance on: the world's leaflets and its trained
+    questions with their answers."""
+    return list(world.documents.values()) + [f"{qa_prompt(q.text)} {q.answer}" for q in world.questions("trained")]
+
+
+def _need_edits(edits: list[Edit]) -> None:
+    if not edits:
+        raise ValueError("no edits: give at least one Edit (e.g. from drift_edits(t0, t1))")
+
+
+def edit_in_turn(model, tokenizer, edits: list[Edit], layer: int, cov: torch.Tensor, lam: float = 0.01,
+                 **value_settings) -> list[EditResult]:
+    """Write `edits` into `model` one after another (sequential editing), in place: each key and value
+    is read from the model as the edits before it left it, and each update adds to theirs. Returns
+    edit_fact's result for each, with its seconds. Edit a copy (`editable_copy`); a later call continues
+    where this one stopped (edits[:5], then edits[5:] gives all of them in turn)."""
+    _need_edits(edits)
+    return [edit_fact(model, tokenizer, list(e.prompts), e.subject, e.target, layer, cov, lam, **value_settings)
+            for e in edits]
+
+
+def edit_each_alone(model, tokenizer, edits: list[Edit], layer: int, cov: torch.Tensor, lam: float = 0.01,
+                    **value_settings) -> Iterator[tuple[Edit, torch.nn.Module, EditResult]]:
+    """Each edit written alone into a fresh copy of `model` (`editable_copy`; `model` stays as it was):
+    (edit, the edited copy, edit_fact's result), one copy at a time, for the caller to score and drop."""
+    _need_edits(edits)
+
+    def each():
+        for edit in edits:
+            edited = editable_copy(model)
+            yield edit, edited, edit_fact(edited, tokenizer, list(edit.prompts), edit.subject, edit.target, layer,
+                                          cov, lam, **value_settings)
+    return each()
+
+
+EDIT_GROUPS = ("edited", "paraphrase", "reversed", "other fact", "unchanged", "control")
+
+
+def edit_questions(edits: list[Edit], old: World, new: World) -> dict[str, list[Question]]:
+    """What a model with `edits` written in is asked, by group (EDIT_GROUPS), right answers as after the
+    edits; `old` is the world the model was taught, `new` the one the edits bring it to:
+    - "edited": each edit's edited wording, answered with its target;
+    - "paraphrase": every held-out wording of each edited fact (World.all_paraphrases), the same target:
+      whether the edit reaches wordings it was not read from (the stale share:
+      utils.tasks.scoring.drift_scores(results, old));
+    - "reversed": each edited drug asked from what it treats, in every reversed wording: for a maker edit
+      a fact it should leave alone, for an edit of what the drug treats whether the edit runs backwards;
+    - "other fact": the edited drugs' other trained facts, unchanged since `old`;
+    - "unchanged": the facts that did not change, of drugs no edit touches; "control": general knowledge.
+    Ask them with utils.tasks.evaluate.evaluate_groups."""
+    _need_edits(edits)
+    edited = {(e.subject, e.question.attribute): e for e in edits}
+    drugs = {e.subject for e in edits}
+    paraphrases = [replace(q, answer=edit.target, aliases=edit.question.aliases)
+                   for q in old.all_paraphrases(drugs) if (edit := edited.get((q.drug, q.attribute)))]
+    conditions = {drug: edited[drug, "treats"].target if (drug, "treats") in edited else old.drugs[drug].treats
+                  for drug in drugs}
+    backwards = [Question("reversed", template.format(treats=conditions[drug]), drug, drug, "treats")
+                 for drug in conditions for template in old.templates["reversed"]]
+    unchanged = changed_facts(old, new)["unchanged"]
+    return {"edited": [e.question for e in edits], "paraphrase": paraphrases, "reversed": backwards,
+            "other fact": [q for q in unchanged if q.drug in drugs and (q.drug, q.attribute) not in edited],
+            "unchanged": [q for q in unchanged if q.drug not in drugs],
+            "control": new.questions("control")}
+
+
+def target_probabilities(model, tokenizer, edits: list[Edit]) -> list[float]:
+    """The teacher-forced probability of each edit's target after its edited wording (the score editing
+    papers report; generation.answer_probability), beside the lessons' generated answers."""
+    _need_edits(edits)
+    return answer_probability(model, tokenizer, [qa_prompt(e.question.text) for e in edits],
+                              [e.target for e in edits])

@@ -1,4 +1,5 @@
-"""Run every numbered notebook headless, each in a fresh kernel, and print what it cost and found.
+"""Run every numbered notebook headless (the series, then the bonus lessons in notebooks/bonus/), each
+in a fresh kernel, and print what it cost and found.
 
 Per notebook: wall time, peak memory of its kernel, the three slowest cells (where the time goes:
 loading, training or generation), and the headline figures it saved (`utils.tasks.results`).
@@ -20,9 +21,11 @@ started, and per notebook its wall seconds, peak memory and slowest cells. The R
 each notebook's time from it, as `quoted_minutes` prints it ("~4 min"), and tests/test_series.py checks
 every quote. It times the whole series, so it takes no notebook numbers; the README quotes a first
 run, so record from an empty cache: `--empty-cache --record`, or `--write --record` after deleting
-the repository's .cache/.
+the repository's .cache/. The bonus lessons (notebooks/bonus/) are read after the series, so their times
+are from the series' cache: `--record-bonus` runs them alone and keeps the series' record as it was.
 
-Targets on 2 CPU cores: each notebook <= 4 minutes (the seven lessons <= 28 minutes), peak RSS <= 3.5 GB,
+Targets on 2 CPU cores: each notebook <= 4 minutes (the seven lessons <= 28 minutes; the bonus lessons,
+from the series' cache, 07 <= 8 and 08 <= 6 minutes), peak RSS <= 3.5 GB,
 first model fetch and convert (notebook 00 on an empty cache) <= 60 s.
 """
 import argparse
@@ -41,7 +44,7 @@ import torch
 
 from utils.core.config import REPO_ROOT as ROOT
 from utils.core.config import cache_dir, quick
-from utils.core.notebook_runner import run_notebook
+from utils.core.notebook_runner import BONUS, LESSONS, run_notebook
 from utils.tasks.results import RESULTS, load_results
 
 SERIES = ROOT / "benchmarks" / "series.json"
@@ -136,15 +139,34 @@ def kernel_settings(empty_cache: bool, write: bool) -> dict[str, str]:
     return settings
 
 
+def _timings(results: dict[str, dict]) -> dict[str, dict]:
+    return {name: {"seconds": round(r["wall"]), "peak_gb": round(r["peak"] / 1e9, 1),
+                   "slowest": [{"seconds": round(s), "cell": line} for s, line in r["slowest"]]}
+            for name, r in results.items()}
+
+
+def _saved(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
 def write_series(results: dict[str, dict], empty_cache: bool, path: Path = SERIES) -> dict:
-    """Save the series' timings (see the module's docstring) and return what was saved."""
+    """Save the series' timings (see the module's docstring), keeping the bonus lessons' as they were,
+    and return what was saved."""
     record = {
         "date": date.today().isoformat(), "cpu": cpu_model(), "cores": os.cpu_count(),
         "kernels": torch.backends.cpu.get_cpu_capability(), "empty_cache": empty_cache,
-        "notebooks": {name: {"seconds": round(r["wall"]), "peak_gb": round(r["peak"] / 1e9, 1),
-                             "slowest": [{"seconds": round(s), "cell": line} for s, line in r["slowest"]]}
-                      for name, r in results.items()},
+        "notebooks": _timings(results),
     }
+    if "bonus" in (saved := _saved(path)):
+        record["bonus"] = saved["bonus"]
+    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return record
+
+
+def write_bonus(results: dict[str, dict], path: Path = SERIES) -> dict:
+    """Save the bonus lessons' timings under "bonus" in the series' record, the rest as it was."""
+    record = _saved(path) | {"bonus": {"date": date.today().isoformat(), "cpu": cpu_model(),
+                                       "cores": os.cpu_count(), "notebooks": _timings(results)}}
     path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return record
 
@@ -159,15 +181,21 @@ def main() -> None:
                              "reference figures and write the README's summary figure")
     parser.add_argument("--record", action="store_true",
                         help=f"write the series' timings to {SERIES.relative_to(ROOT)}")
+    parser.add_argument("--record-bonus", action="store_true",
+                        help="time the bonus lessons, from a cache that holds the series' adapters, and write "
+                             "them to the same file")
     args = parser.parse_args()
     if args.record and args.only:
         parser.error("--record times the whole series: give no notebook numbers")
     if args.record and quick():
         parser.error("--record times the full lessons: unset FTRAG_QUICK")
+    if args.record_bonus and (args.only or args.record or args.empty_cache or quick()):
+        parser.error("--record-bonus times every bonus lesson, in full, from the series' cache: give no notebook "
+                     "numbers, no --record or --empty-cache, and unset FTRAG_QUICK")
     os.environ.update(kernel_settings(args.empty_cache, args.write))
     empty_cache = not any(cache_dir().iterdir())
-    notebooks = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
-                       if not args.only or p.name[:2] in args.only)
+    chosen = BONUS if args.record_bonus else LESSONS if args.record else LESSONS + BONUS
+    notebooks = [p for p in chosen if not args.only or p.name[:2] in args.only]
     results = {}
     for path in notebooks:
         result = results[path.stem] = run(path, args.timeout, args.write)
@@ -181,6 +209,9 @@ def main() -> None:
     if args.record:
         write_series(results, empty_cache)
         print(f"wrote {SERIES.relative_to(ROOT)}")
+    if args.record_bonus:
+        write_bonus(results)
+        print(f"wrote the bonus lessons' timings to {SERIES.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

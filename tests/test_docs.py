@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from utils.core.config import REPO_ROOT
+from utils.core.notebook_runner import BONUS, NOTEBOOKS
+from utils.core.notebook_runner import LESSONS as SERIES
 
-NOTEBOOKS = REPO_ROOT / "notebooks"
-LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+LESSONS = SERIES + BONUS  # every lesson, the bonus ones too
 EXERCISES = sorted((NOTEBOOKS / "exercises").glob("*.ipynb"))
 SOLUTIONS = sorted((NOTEBOOKS / "solutions").glob("*.ipynb"))
 GLOSSARY = REPO_ROOT / "docs" / "glossary.md"
@@ -45,7 +46,7 @@ def test_every_glossary_link_in_the_notebooks_resolves():
 
 
 def test_every_glossary_term_is_linked_from_a_lesson():
-    linked = {a for path in LESSONS for text in cells(path, "markdown") for a in GLOSSARY_LINK.findall(text)}
+    linked = {a for path in SERIES for text in cells(path, "markdown") for a in GLOSSARY_LINK.findall(text)}
     assert glossary_anchors() - linked == set()
 
 

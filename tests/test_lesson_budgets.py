@@ -1,15 +1,15 @@
-"""The lessons' reading budgets: each numbered lesson at most 2,500 words of markdown, the series at most
-13,000, and each "## What you saw" recap at most 200. A word is what `str.split` separates, over the
-markdown cells; what a curious learner may want beyond the story goes to docs/behind_the_numbers.md."""
+"""The lessons' reading budgets: each numbered lesson (the bonus ones too) at most 2,500 words of markdown,
+the series at most 13,000 (the bonus lessons are read apart), and each "## What you saw" recap at most
+200. A word is what `str.split` separates, over the markdown cells; what a curious learner may want
+beyond the story goes to docs/behind_the_numbers.md."""
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-from utils.core.config import REPO_ROOT
+from utils.core.notebook_runner import BONUS, LESSONS
 
-LESSONS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 LESSON_WORDS = 2_500
 SERIES_WORDS = 13_000
 RECAP_WORDS = 200
@@ -40,14 +40,14 @@ def test_there_are_lessons_to_count():
     assert len(LESSONS) >= 6
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name[:2])
+@pytest.mark.parametrize("path", LESSONS + BONUS, ids=lambda p: p.name[:2])
 def test_a_lesson_is_at_most_2500_words_of_markdown(path):
     count = words(markdown(path))
     assert count <= LESSON_WORDS, (f"{path.name}: {count:,} words of markdown, over {LESSON_WORDS:,}: cut repetition, "
                                    f"or move what the story does not need to docs/behind_the_numbers.md")
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name[:2])
+@pytest.mark.parametrize("path", LESSONS + BONUS, ids=lambda p: p.name[:2])
 def test_a_lessons_what_you_saw_is_at_most_200_words(path):
     count = words([recap(markdown(path))])
     assert count <= RECAP_WORDS, f"{path.name}: {RECAP!r} has {count} words, over {RECAP_WORDS}"

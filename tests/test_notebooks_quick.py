@@ -1,4 +1,4 @@
-"""The quick run: every numbered notebook and worked solution, each in a fresh kernel, with
+"""The quick run: every numbered notebook (the bonus ones too) and worked solution, each in a fresh kernel, with
 FTRAG_QUICK=1 (utils.core.config.quick): each training cut to a few steps and each evaluation to a few
 questions of each kind, the notebooks' claims printed rather than asserted, no reference figure and no
 output compared. A maintainer's smoke test that a change to utils/ breaks no notebook (about 4½
@@ -16,10 +16,9 @@ import pytest
 
 from conftest import USER_CACHE
 from utils.core.config import REPO_ROOT, quick
-from utils.core.notebook_runner import run_notebook
+from utils.core.notebook_runner import BONUS, LESSONS, run_notebook
 
-NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) \
-    + sorted((REPO_ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+NOTEBOOKS = LESSONS + BONUS + sorted((REPO_ROOT / "notebooks" / "solutions").glob("*.ipynb"))
 
 pytestmark = pytest.mark.skipif(not quick(), reason="the quick run: set FTRAG_QUICK=1")
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from utils.core import notebook_runner
 from utils.core.config import REPO_ROOT
 
 SERIES = REPO_ROOT / "benchmarks" / "series.json"
-LESSONS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+LESSONS, BONUS = notebook_runner.LESSONS, notebook_runner.BONUS
 DOCS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 TIME_QUOTE = re.compile(r"~\d+ min\b")
 NOTEBOOK_NAMED = re.compile(r"notebooks/(\d\d)_\w+\.ipynb|\bnotebook (\d\d)\b")
@@ -69,6 +70,8 @@ def test_quoted_times_reads_the_notebook_each_line_names():
 def test_the_series_covers_every_lesson_from_an_empty_cache(series):
     assert sorted(series["notebooks"]) == [path.stem for path in LESSONS], \
         "a lesson was added or renamed: run benchmarks/notebooks.py --empty-cache --record"
+    assert sorted(series.get("bonus", {}).get("notebooks", {})) == [path.stem for path in BONUS], \
+        "a bonus lesson was added or renamed: run benchmarks/notebooks.py --record-bonus"
     assert series["empty_cache"] is True, "the README quotes first runs: record the series from an empty cache"
     assert all(n["seconds"] > 0 and n["peak_gb"] > 0 for n in series["notebooks"].values())
 
@@ -76,7 +79,8 @@ def test_the_series_covers_every_lesson_from_an_empty_cache(series):
 def test_every_notebook_time_quoted_is_the_last_series_benchmarks(series):
     """README.md, docs/*.md and the lessons' headers quote a notebook's time as "~N min" on a line that
     names the notebook; N comes from benchmarks/series.json (benchmarks/notebooks.py prints it)."""
-    expected = {name[:2]: benchmark.quoted_minutes(n["seconds"]) for name, n in series["notebooks"].items()}
+    timed = series["notebooks"] | series.get("bonus", {}).get("notebooks", {})
+    expected = {name[:2]: benchmark.quoted_minutes(n["seconds"]) for name, n in timed.items()}
     wrong = []
     for path in DOCS:
         for number, times, line in quoted_times(path.read_text(encoding="utf-8")):
@@ -84,7 +88,7 @@ def test_every_notebook_time_quoted_is_the_last_series_benchmarks(series):
                 f"{path.name}: {line.strip()!r}: quote one notebook's time a line, on a line that names it"
             if times[0] != expected[number]:
                 wrong.append(f"{path.name}: notebook {number} quoted {times[0]}, the series says {expected[number]}")
-    for path in LESSONS:
+    for path in LESSONS + BONUS:
         wrong += [f"{path.name} header: {t}, the series says {expected[path.name[:2]]}"
                   for t in header_times(path) if t != expected[path.name[:2]]]
     assert not wrong, "\n".join(wrong)
@@ -116,6 +120,30 @@ def test_record_writes_each_notebooks_time_memory_and_slowest_cells(tmp_path):
         "00_setup_and_model": {"seconds": 51, "peak_gb": 1.6,
                                "slowest": [{"seconds": 23, "cell": "model = load_model()"}]},
         "01_facts_by_fine_tuning": {"seconds": 254, "peak_gb": 1.7, "slowest": []}}
+
+
+def test_record_bonus_keeps_the_series_and_record_keeps_the_bonus(tmp_path):
+    path = tmp_path / "series.json"
+    lesson = {"00_setup_and_model": {"wall": 50.6, "peak": 1.64e9, "slowest": []}}
+    bonus = {"08_retrieval_that_misleads": {"wall": 301.2, "peak": 2.5e9, "slowest": [(120.4, "knows_both")]}}
+    benchmark.write_series(lesson, empty_cache=True, path=path)
+    benchmark.write_bonus(bonus, path=path)
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["empty_cache"] is True and list(saved["notebooks"]) == ["00_setup_and_model"]
+    assert saved["bonus"]["notebooks"] == {"08_retrieval_that_misleads": {
+        "seconds": 301, "peak_gb": 2.5, "slowest": [{"seconds": 120, "cell": "knows_both"}]}}
+    benchmark.write_series(lesson, empty_cache=True, path=path)  # the series again: the bonus times stay
+    assert json.loads(path.read_text(encoding="utf-8"))["bonus"] == saved["bonus"]
+
+
+@pytest.mark.parametrize("argv", [["02", "--record-bonus"], ["--record", "--record-bonus"],
+                                  ["--empty-cache", "--record-bonus"]], ids=["some", "with the series", "empty cache"])
+def test_record_bonus_refuses_what_is_not_every_bonus_lesson_from_the_series_cache(argv, monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["notebooks.py", *argv])
+    monkeypatch.setattr(benchmark, "run", lambda *a, **k: pytest.fail("no notebook may run"))
+    with pytest.raises(SystemExit):
+        benchmark.main()
+    assert "--record" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv", [["02", "--record"], ["--record"]], ids=["some notebooks", "quick"])

@@ -9,6 +9,14 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from utils.core.config import REPO_ROOT
+
+NOTEBOOKS = REPO_ROOT / "notebooks"
+LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))  # the series, in the order a learner reads it
+# Optional lessons after the series, numbered on from it: the series never depends on them, and CI's
+# second numeric path does not run them (each checks its own figures on the first).
+BONUS = sorted((NOTEBOOKS / "bonus").glob("[0-9][0-9]_*.ipynb"))
+
 
 def run_notebook(path: str | Path, timeout: int = 1800, extra_cell: str | None = None):
     """Execute the notebook at `path` and return it executed (the file is left as it was).

@@ -20,6 +20,7 @@ import json
 import math
 import shutil
 import textwrap
+import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, replace
@@ -263,10 +264,16 @@ def with_lora(base, cfg: TrainConfig = TrainConfig()) -> PeftModel:
     return get_peft_model(weight_sharing_copy(base), lora)
 
 
+# Python 3.11's parser is not safe to call from two threads at once (cpython gh-106905: "AST constructor
+# recursion depth mismatch"), and two threads may need one adapter's fingerprint at the same time.
+_PARSING = threading.Lock()
+
+
 def code_digest(function) -> str:
     """A hash of what `function` does: its syntax tree without docstrings (comments are not in it, nor
     line numbers), and the values of the module constants it reads (e.g. MICRO_BATCH_TOKENS)."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    with _PARSING:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     constants = {}
     for node in ast.walk(tree):
         definition = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))

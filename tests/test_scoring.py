@@ -22,6 +22,7 @@ from utils.tasks.scoring import (
     is_unknown_answer,
     leniently,
     normalize,
+    outcomes,
     rank_one_rate,
     same_questions,
     score_answers,
@@ -30,6 +31,7 @@ from utils.tasks.scoring import (
     summarize,
     summarize_outside,
     threshold_trade_off,
+    wrong_answer_penalty,
 )
 from utils.tasks.world import Question, load_world
 
@@ -304,3 +306,39 @@ def test_saved_answers_are_scored_again_by_todays_rule_and_a_missing_one_is_name
         (gout, saved[gout.text], True), (ghost, saved[ghost.text], False)]
     with pytest.raises(KeyError, match="Kestomar"):
         scored([gout, ghost], {gout.text: saved[gout.text]})
+
+
+# ---------------------------------------------------------------- right, wrong or abstained
+
+def _said(question, text, probability):
+    return Result(question, Answer(text, probability), is_correct(question, text))
+
+
+def test_outcomes_count_unknown_right_only_where_there_is_no_answer():
+    answerable, ghost = q("gout"), q("unknown", kind="unknown")
+    results = [_said(answerable, "gout", 0.9), _said(answerable, "acne", 0.8), _said(answerable, "unknown", 0.9),
+               _said(ghost, "unknown", 0.6), _said(ghost, "acne", 0.95)]
+    counted = outcomes(results)
+    assert (counted.right, counted.wrong, counted.abstained, counted.n) == (2 / 5, 2 / 5, 1 / 5, 5)
+    assert counted.score(3) == pytest.approx(2 / 5 - 3 * 2 / 5)
+
+
+def test_a_confidence_floor_turns_unsure_answers_into_unknown():
+    answerable, ghost = q("gout"), q("unknown", kind="unknown")
+    results = [_said(answerable, "gout", 0.9), _said(answerable, "acne", 0.5), _said(ghost, "acne", 0.6)]
+    floored = outcomes(results, min_confidence=0.7)
+    # the unsure wrong answer is abstained on; the unsure answer about a ghost drug becomes right
+    assert (floored.right, floored.wrong, floored.abstained) == (2 / 3, 0, 1 / 3)
+    assert outcomes(results, min_confidence=0.95).right == pytest.approx(1 / 3)
+
+
+def test_the_penalty_makes_answering_pay_only_above_the_threshold():
+    assert wrong_answer_penalty(0) == 0 and wrong_answer_penalty(0.75) == pytest.approx(3)
+    t = 0.6
+    for p in (t - 0.01, t + 0.01):  # expected score of answering, p sure, against 0 for "unknown"
+        assert (p - wrong_answer_penalty(t) * (1 - p) > 0) == (p > t)
+    for bad in (1, 1.5, -0.1):
+        with pytest.raises(ValueError, match="threshold"):
+            wrong_answer_penalty(bad)
+    with pytest.raises(ValueError, match="no results"):
+        outcomes([])

@@ -167,6 +167,49 @@ def threshold_trade_off(right: list[float], wrong: list[float], keep: float) -> 
     return threshold, sum(p >= threshold for p in wrong) / len(wrong)
 
 
+# ---------------------------------------------------------------- right, wrong or abstained
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Shares of the questions answered right, answered wrong, and abstained on. "unknown" is right for a
+    question nobody can answer (a drug that does not exist), and an abstention for one with an answer."""
+    right: float
+    wrong: float
+    abstained: float
+    n: int
+
+    def score(self, penalty: float) -> float:
+        """A right answer earns 1, "unknown" 0, a wrong answer costs `penalty` (a share of the questions)."""
+        return self.right - penalty * self.wrong
+
+
+def wrong_answer_penalty(threshold: float) -> float:
+    """The cost of a wrong answer that makes answering worth it only above `threshold` confidence:
+    t / (1 - t) (Kalai et al. 2025). At t = 0.75 a wrong answer costs 3, and an answer the model is p
+    sure of is worth p - 3 (1 - p), more than "unknown" only when p > 0.75."""
+    if not 0 <= threshold < 1:
+        raise ValueError(f"threshold must be a confidence from 0 up to (not including) 1, got {threshold!r}")
+    return threshold / (1 - threshold)
+
+
+def outcomes(results: list[Result], min_confidence: float = 0.0) -> Outcomes:
+    """Right, wrong and abstained shares when every answer given with a probability below
+    `min_confidence` is replaced by "unknown" (0: every answer as given)."""
+    if not results:
+        raise ValueError("no results to count: score at least one answer")
+    right = wrong = abstained = 0
+    for r in results:
+        said = r.answer.text if r.answer.probability >= min_confidence else UNKNOWN
+        if is_correct(r.question, said):
+            right += 1
+        elif is_unknown_answer(said):
+            abstained += 1
+        else:
+            wrong += 1
+    n = len(results)
+    return Outcomes(right / n, wrong / n, abstained / n, n)
+
+
 # ---------------------------------------------------------------- drift: right or stale
 
 def is_stale(result: Result, old: World) -> bool:

@@ -11,6 +11,7 @@ import pytest
 
 from utils.core.config import DATA_DIR
 from utils.core.datafiles import DataError
+from utils.core.generation import Answer
 from utils.lessons.misleading import (
     NEW_DATE,
     OLD_DATE,
@@ -20,16 +21,20 @@ from utils.lessons.misleading import (
     keep_newest,
     load_makers,
     maker_profiles,
+    maker_questions,
     misled_questions,
+    second_hop,
     two_hop_questions,
     updated_on,
+    version_questions,
+    whose_answer,
     with_both_versions,
     with_wrong_leaflets,
     without_change_sentence,
     wrong_leaflet,
     wrong_leaflets,
 )
-from utils.tasks.scoring import is_correct
+from utils.tasks.scoring import Result, is_correct
 from utils.tasks.world import Drug, World
 
 MAKERS_DIR = DATA_DIR / "makers"
@@ -127,7 +132,28 @@ def test_misled_questions_score_against_the_truth_and_against_the_leaflet(t0):
     assert misled_questions(t0, maker)[0].text == f"Who makes {maker.drug}?"
 
 
+def test_whose_answer_names_the_side_an_answer_agrees_with(t0):
+    w = wrong_leaflets(t0, n=1, seed=0)[0]
+    truth, leaflet = misled_questions(t0, w)
+    said = {"truth": w.true_value, "leaflet": w.leaflet_value, "other": "no idea"}
+    shown = {"maker": str, "max_daily_dose_mg": lambda v: v if v == "no idea" else f"{v} mg"}[w.attribute]
+    results = [Result(truth, Answer(shown(said[side]), 0.9), False) for side in ("leaflet", "truth", "other")]
+    assert whose_answer(results, truth=[truth] * 3, leaflet=[leaflet] * 3) == ["leaflet", "truth", "other"]
+    assert whose_answer(results[:1], truth=[truth], leaflet=[leaflet]) == ["leaflet"]
+    with pytest.raises(ValueError, match="the side 'truth' has no question worded"):
+        whose_answer(results, truth=[], leaflet=[leaflet])
+
+
 # ---------------------------------------------------------------- conflicting pairs
+
+def test_version_questions_score_the_new_answer_and_the_old_one(t0, t1, pairs):
+    for pair in (next(p for p in pairs if p.attribute == a) for a in ("maker", "max_daily_dose_mg")):
+        new, old = version_questions(t0, t1, pair)
+        assert new.text == old.text and pair.drug in new.text
+        said = {"maker": str, "max_daily_dose_mg": lambda v: f"{v} mg"}[pair.attribute]
+        assert is_correct(new, said(pair.new_value)) and not is_correct(new, said(pair.old_value))
+        assert is_correct(old, said(pair.old_value)) and not is_correct(old, said(pair.new_value))
+
 
 def test_a_pair_for_every_changed_maker_or_dose(t0, t1, pairs):
     changed = [(n, a) for n, d in t0.drugs.items() for a in ("maker", "max_daily_dose_mg")
@@ -239,6 +265,19 @@ def test_two_hop_answers_match_the_files(t0):
         assert q.answer in profiles[maker_of[q.drug]] and q.answer not in t0.documents[q.drug]  # it takes both
     with pytest.raises(DataError, match="no row for 'Corvane Pharma', the maker of Zed in drugs_t0.csv"):
         two_hop_questions(one_drug_world("# Zed\n\nText."), {})
+
+
+def test_the_second_hop_asks_the_found_maker_for_the_two_hop_answer(t0):
+    makers = load_makers()
+    facts = {q.text: q.answer for q in maker_questions(makers)}
+    assert len(facts) == 2 * len(makers)
+    for q in two_hop_questions(t0, makers)[:4]:
+        right = second_hop(q, t0.drugs[q.drug].maker)
+        assert right.answer == q.answer and facts[right.text] == q.answer  # the maker's own fact
+        assert t0.drugs[q.drug].maker in right.text and q.drug not in right.text
+        assert second_hop(q, " Someone Else ").text.endswith(("Someone Else based?", "Someone Else founded?"))
+    with pytest.raises(ValueError, match="a second hop asks one of"):
+        second_hop(t0.questions("trained")[0], "Corvane Pharma")
 
 
 def test_profiles_state_their_facts_in_leaflet_style_and_name_no_drug(t1):

@@ -9,7 +9,7 @@ core: the machinery any small language-model project has
     core.generation        batched greedy answers, the shared-prefix cache, answer probabilities, latency
     core.train             the training loop, LoRA adapters and their cache
     core.plots             one plot style and the shared chart types
-    core.notebook_runner   running a notebook headless
+    core.notebook_runner   the lessons (series and bonus) and running a notebook headless
 
 tasks: the course's two tasks and the systems that do them
     tasks.world            the fictional formulary: drugs, leaflets, questions, what changed over time
@@ -26,17 +26,17 @@ tasks: the course's two tasks and the systems that do them
     tasks.outside          the hand-written outside sets: shorthand notes, other domains' documents (sealed, dev)
 
 lessons: what serves one lesson or one system
-    lessons.recipes        the trained models the notebooks share, each one recipe
+    lessons.recipes        the trained models the notebooks share, each one recipe (the bonus lessons' too)
     lessons.drift          notebook 02: questions by what changed, the right/stale table, update costs
     lessons.reader_data    the invented leaflets and questions the reader adapter learns from
     lessons.reader_domains invented passages of other kinds (policies, timetables...) for the reader
     lessons.wordings       hand-written question wordings (sealed held-out, dev): load, check, ask them
     lessons.combined       notebook 06's system: the XML adapter plus a treatment read from a leaflet
     lessons.comparison     notebook 06's table, headline figures and summary figure
-    lessons.misleading     retrieval that misleads: wrong leaflets, dated versions, maker profiles, two hops
+    lessons.misleading     bonus 08: wrong leaflets, dated versions, maker profiles, two hops, whose answer
     lessons.explorer       notebook 06's widget: ask every system, edit a leaflet
     lessons.checks         claim and expect: the lessons' checks
     lessons.exercise_checks  the exercises' check-your-answer cells
-    lessons.weight_edit    the bonus lesson's rank-one weight edit (ROME-style): key, value, update, on a copy
-    lessons.long_prompt    the bonus lesson's every leaflet in the prompt: one cached passage, the position curve
+    lessons.weight_edit    bonus 07: rank-one weight edits (ROME-style) of the drift's facts, alone or in turn
+    lessons.long_prompt    bonus 07: every leaflet in the prompt, one cached passage, the position curve
 """

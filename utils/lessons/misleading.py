@@ -21,6 +21,7 @@ from pathlib import Path
 
 from utils.core.config import data_dir as default_data_dir
 from utils.core.datafiles import DataError, csv_records, fail
+from utils.tasks.scoring import Result, is_correct
 from utils.tasks.world import Question, World
 
 # The facts a wrong leaflet misstates and a conflicting pair disagrees on: the ones whose change the
@@ -31,6 +32,9 @@ OLD_DATE, NEW_DATE = date(2024, 3, 1), date(2026, 9, 1)  # before and after the 
 MAKER_COLUMNS = ("maker", "country", "founded")
 TWO_HOP = {"maker_country": "In which country is the maker of {drug} based?",
            "maker_founded": "In which year was the maker of {drug} founded?"}
+# The same facts asked of the maker itself: the second hop, and what a fine-tuned model is taught.
+MAKER_FACTS = {"maker_country": "In which country is {maker} based?",
+               "maker_founded": "In which year was {maker} founded?"}
 
 
 # ---------------------------------------------------------------- mentions of a fact in a leaflet
@@ -124,17 +128,35 @@ def wrong_leaflets(world: World, n: int = 8, seed: int = 0, attributes=ATTRIBUTE
             for drug, attr in zip(drugs, (attributes[i % len(attributes)] for i in range(n)))]
 
 
-def misled_questions(world: World, wrong: WrongLeaflet) -> tuple[Question, Question]:
-    """The question a wrong leaflet answers (the maker's trained phrasing, the dose's first documented
-    one), twice: with the true answer and with the leaflet's, each in every form the scoring accepts."""
+def _asked(world: World, kind: str, drug: str, attribute: str) -> Question:
+    """The question about a drug's maker (its trained phrasing) or dose (its first documented one),
+    answered as `world` has it."""
     templates = world.templates
-    template = (templates["maker"]["trained"] if wrong.attribute == "maker"
+    template = (templates["maker"]["trained"] if attribute == "maker"
                 else templates["documented"]["max_daily_dose_mg"][0])
-    asked = Question("wrong_leaflet", template.format(drug=wrong.drug, drug_lower=wrong.drug.lower()), "",
-                     wrong.drug, wrong.attribute)
+    return world.as_of(Question(kind, template.format(drug=drug, drug_lower=drug.lower()), "", drug, attribute))
+
+
+def misled_questions(world: World, wrong: WrongLeaflet) -> tuple[Question, Question]:
+    """The question a wrong leaflet answers, twice: with the true answer and with the leaflet's, each in
+    every form the scoring accepts."""
     drug = replace(world.drugs[wrong.drug], **{wrong.attribute: wrong.leaflet_value})
     as_the_leaflet_says = replace(world, drugs={**world.drugs, wrong.drug: drug})
-    return world.as_of(asked), as_the_leaflet_says.as_of(asked)
+    return (_asked(world, "wrong_leaflet", wrong.drug, wrong.attribute),
+            _asked(as_the_leaflet_says, "wrong_leaflet", wrong.drug, wrong.attribute))
+
+
+def whose_answer(results: list[Result], **sides: list[Question]) -> list[str]:
+    """For each result, the name of the first side whose question of the same wording its answer is right
+    for, else "other": whose_answer(results, truth=[...], leaflet=[...]) -> ["leaflet", "truth", ...].
+    Matched by wording, so the results may be of some of the questions (a quick run asks a few)."""
+    by_text = {name: {q.text: q for q in questions} for name, questions in sides.items()}
+    for name, questions in by_text.items():
+        if missing := [r.question.text for r in results if r.question.text not in questions]:
+            raise ValueError(f"the side {name!r} has no question worded {missing[0]!r}; give every side the "
+                             f"questions the results answer")
+    return [next((name for name, questions in by_text.items() if is_correct(questions[r.question.text], r.answer.text)),
+                 "other") for r in results]
 
 
 # ---------------------------------------------------------------- dated versions
@@ -249,6 +271,11 @@ def conflicting_pairs(old: World, new: World, old_date: date = OLD_DATE,
     return pairs
 
 
+def version_questions(old: World, new: World, pair: ConflictingPair) -> tuple[Question, Question]:
+    """The question both versions of a pair answer, twice: with the new version's answer and with the old's."""
+    return _asked(new, "versions", pair.drug, pair.attribute), _asked(old, "versions", pair.drug, pair.attribute)
+
+
 # ---------------------------------------------------------------- what an index holds
 
 def _require(documents: Mapping[str, str], drugs: list[str], what: str) -> None:
@@ -346,3 +373,19 @@ def two_hop_questions(world: World, makers: Mapping[str, Maker]) -> list[Questio
         out += [Question("two_hop", template.format(drug=drug.name), answers[attribute], drug.name, attribute)
                 for attribute, template in TWO_HOP.items()]
     return out
+
+
+def maker_questions(makers: Mapping[str, Maker]) -> list[Question]:
+    """Each maker's country and founding year, asked of the maker by name (MAKER_FACTS)."""
+    return [Question("maker_fact", template.format(maker=m.name), str(getattr(m, attribute.removeprefix("maker_"))),
+                     None, attribute)
+            for m in makers.values() for attribute, template in MAKER_FACTS.items()]
+
+
+def second_hop(question: Question, maker: str) -> Question:
+    """A two-hop question's second step: its fact asked of the maker the first step found (right or not),
+    with the two-hop question's answer."""
+    if question.attribute not in MAKER_FACTS:
+        raise ValueError(f"{question.text!r} asks for {question.attribute!r}; a second hop asks one of "
+                         f"{list(MAKER_FACTS)} (two_hop_questions)")
+    return replace(question, text=MAKER_FACTS[question.attribute].format(maker=maker.strip()))

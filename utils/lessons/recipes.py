@@ -9,11 +9,13 @@ import difflib
 import itertools
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import replace
 
 from utils.core.config import DATA_DIR
 from utils.core.train import TrainConfig, adapter_folder, is_cached, train_adapter
 from utils.lessons.drift import drift_probe
+from utils.lessons.misleading import Maker, maker_questions
 from utils.lessons.reader_data import reader_examples
 from utils.lessons.reader_domains import with_other_domains
 from utils.tasks.clinical import Note, load_notes, to_xml
@@ -150,6 +152,19 @@ def abstain_tuned_model(base, tokenizer, world: World, invented_per_known: float
     invented names are drawn with cfg.seed, which also seeds the adapter."""
     return train_adapter(f"abstain-{world.time}", base, tokenizer,
                          abstain_pairs(world, invented_per_known, cfg.seed), cfg)
+
+
+# --- two fact sets, one hop (bonus notebook 08) ---------------------------------------------
+
+def two_fact_sets_pairs(world: World, makers: Mapping[str, Maker]) -> list[tuple[str, str]]:
+    """The world's trained facts and each maker's country and founding year (misleading.maker_questions):
+    every fact a two-hop question needs, each taught on its own."""
+    return fact_pairs(world) + [(qa_prompt(q.text), q.answer) for q in maker_questions(makers)]
+
+
+def two_fact_sets_model(base, tokenizer, world: World, makers: Mapping[str, Maker], cfg: TrainConfig = FACT_RECIPE):
+    """LoRA adapter fine-tuned on the drugs' facts and the makers' (two_fact_sets_pairs): (model, history)."""
+    return train_adapter(f"facts-{world.time}-makers", base, tokenizer, two_fact_sets_pairs(world, makers), cfg)
 
 
 # --- the XML recipe (notebook 03) ------------------------------------------------------------

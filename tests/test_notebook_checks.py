@@ -31,7 +31,7 @@ def reference_file(path: Path) -> Path:
 
 
 def test_there_are_notebooks_of_every_kind():
-    assert {p.parent.name for p in ALL} == {"notebooks", "exercises", "solutions"}
+    assert {p.parent.name for p in ALL} == {"notebooks", "exercises", "solutions", "bonus"}
 
 
 @pytest.mark.parametrize("path", ALL, ids=name)

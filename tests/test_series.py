@@ -15,7 +15,7 @@ SERIES = REPO_ROOT / "benchmarks" / "series.json"
 LESSONS, BONUS = notebook_runner.LESSONS, notebook_runner.BONUS
 DOCS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 TIME_QUOTE = re.compile(r"~\d+ min\b")
-NOTEBOOK_NAMED = re.compile(r"notebooks/(\d\d)_\w+\.ipynb|\bnotebook (\d\d)\b")
+NOTEBOOK_NAMED = re.compile(r"notebooks/(?:bonus/)?(\d\d)_\w+\.ipynb|\bnotebook (\d\d)\b")
 
 
 def load_benchmark():

@@ -39,6 +39,15 @@ def test_every_verdict_is_read_at_a_glance_with_one_number():
             assert len(cell.details.split()) > len(cell.verdict.split()), f"{dimension}: no details under the verdict"
 
 
+def test_the_accuracy_row_links_to_the_score_that_punishes_wrong_answers():
+    linked = {dimension: [c.more for c in cells if c.more] for dimension, *cells in comparison_rows(RESULTS)}
+    [(text, target)] = linked.pop("accuracy for facts")
+    assert not any(linked.values()) and "bonus notebook 08" in text
+    path, section = target.split("#")
+    lesson = REPO_ROOT / "notebooks" / path  # the table is shown in notebooks/06_side_by_side.ipynb
+    assert section.startswith("4--a-score") and "## 4 · A score" in lesson.read_text(encoding="utf-8")
+
+
 def test_every_dimension_is_filled_with_the_measured_numbers():
     rows = comparison_rows(RESULTS)
     assert [r[0] for r in rows] == list(DIMENSIONS)
@@ -92,6 +101,13 @@ def test_html_shows_each_verdict_and_folds_its_details_under_it():
     assert "<td style='text-align:left; vertical-align:top; padding:4px 10px'>Retrain: 75% erased.<details>" \
            "<summary>details</summary>An update kept 25%.</details></td>" in html
     assert html.count("<details>") == html.count("</details>") == 2
+
+
+def test_a_cell_may_link_where_its_details_lead():
+    html = rows_html([("accuracy", Cell("Right: 1.", "Counts right only.", ("a fairer score", "bonus/08_x.ipynb#4--s")),
+                       Cell("Right: 2.", "Counts right only."))])
+    assert "Counts right only. <a href='bonus/08_x.ipynb#4--s'>a fairer score</a></details>" in html
+    assert html.count("<a href") == 1
 
 
 def test_html_escapes_every_cell():

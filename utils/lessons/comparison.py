@@ -95,6 +95,8 @@ class Cell:
     measurements behind it, folded under it."""
     verdict: str
     details: str
+    # (text, a lesson's path from notebooks/, #section included): where the details lead, linked after them
+    more: tuple[str, str] | None = None
 
 
 def comparison_rows(results: SeriesResults) -> list[tuple[str, Cell, Cell]]:
@@ -147,7 +149,9 @@ def comparison_rows(results: SeriesResults) -> list[tuple[str, Cell, Cell]]:
               f"(the base model with 2 worked examples): {kinds(h.retrieval_base)}; on question wordings written "
               f"before any tuning (held-out, mean over kinds) {_pct(h.heldout['reader'])} and "
               f"{_pct(h.heldout['base_reader'])}; unknown drugs: it says it does not know "
-              f"{_pct(h.retrieval_abstains)} of the time (score threshold).")),
+              f"{_pct(h.retrieval_abstains)} of the time (score threshold). These count right answers only.",
+              ("A score where a wrong answer costs more than \"unknown\": bonus notebook 08.",
+               "bonus/08_retrieval_that_misleads.ipynb#4--a-score-that-punishes-confident-errors"))),
         ("ideal application",
          Cell(f"Behaviour a prompt cannot teach: XML values, {_pct(h.xml_adapter_same_notes['fields'])} "
               f"of fields right.",
@@ -169,8 +173,9 @@ def rows_html(rows: list[tuple[str, Cell, Cell]]) -> str:
     head = "".join(f"<th style='{style}'>{html.escape(h)}</th>" for h in ("", *APPROACHES))
 
     def cell(c: Cell) -> str:
+        more = f" <a href='{html.escape(c.more[1])}'>{html.escape(c.more[0])}</a>" if c.more else ""
         return (f"<td style='{style}'>{html.escape(c.verdict)}<details><summary>details</summary>"
-                f"{html.escape(c.details)}</details></td>")
+                f"{html.escape(c.details)}{more}</details></td>")
 
     body = "".join("<tr>" + f"<th style='{style}'>{html.escape(d)}</th>" + "".join(cell(c) for c in cells) + "</tr>"
                    for d, *cells in rows)

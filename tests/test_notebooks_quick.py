@@ -1,8 +1,8 @@
 """The quick run: every numbered notebook (the bonus ones too) and worked solution, each in a fresh kernel, with
 FTRAG_QUICK=1 (utils.core.config.quick): each training cut to a few steps and each evaluation to a few
 questions of each kind, the notebooks' claims printed rather than asserted, no reference figure and no
-output compared. A maintainer's smoke test that a change to utils/ breaks no notebook (about 4½
-minutes on 2 cores; the full test run from an empty cache takes about 35):
+output compared. A maintainer's smoke test that a change to utils/ breaks no notebook (about 7
+minutes on 2 cores, 3 of them the bonus lessons; the full test run from an empty cache takes about 32):
 
     FTRAG_QUICK=1 .venv/bin/python -m pytest tests/test_notebooks_quick.py --durations=0
 

@@ -149,6 +149,11 @@ def _saved(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
+def _save(record: dict, path: Path) -> dict:
+    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return record
+
+
 def write_series(results: dict[str, dict], empty_cache: bool, path: Path = SERIES) -> dict:
     """Save the series' timings (see the module's docstring), keeping the bonus lessons' as they were,
     and return what was saved."""
@@ -159,16 +164,14 @@ def write_series(results: dict[str, dict], empty_cache: bool, path: Path = SERIE
     }
     if "bonus" in (saved := _saved(path)):
         record["bonus"] = saved["bonus"]
-    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return record
+    return _save(record, path)
 
 
 def write_bonus(results: dict[str, dict], path: Path = SERIES) -> dict:
     """Save the bonus lessons' timings under "bonus" in the series' record, the rest as it was."""
     record = _saved(path) | {"bonus": {"date": date.today().isoformat(), "cpu": cpu_model(),
                                        "cores": os.cpu_count(), "notebooks": _timings(results)}}
-    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return record
+    return _save(record, path)
 
 
 def main() -> None:

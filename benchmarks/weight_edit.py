@@ -42,13 +42,10 @@ from utils.lessons.weight_edit import (
     drift_edits,
     edit_each_alone,
     edit_in_turn,
-    edit_questions,
+    edit_scores,
     editable_copy,
     fact_edit,
-    target_probabilities,
 )
-from utils.tasks.evaluate import evaluate_groups
-from utils.tasks.scoring import accuracy, drift_scores
 from utils.tasks.world import World, changed_facts, load_world
 
 
@@ -65,19 +62,9 @@ def dev_edits(t0: World, t1: World, every: int, counterfactual: bool, wordings: 
     return edits
 
 
-def scores(model, tokenizer, edits: list[Edit], t0: World, t1: World) -> dict[str, float]:
-    """Accuracy a group (EDIT_GROUPS) over `edits`, the share of paraphrases answered with the old maker,
-    the mean teacher-forced probability of the new maker after the edited wording."""
-    results = evaluate_groups(model, tokenizer, edit_questions(edits, t0, t1), progress=False)
-    row = {group: accuracy(rs) for group, rs in results.items()}
-    row["stale"] = drift_scores(results["paraphrase"], t0)["stale"]
-    row["teacher-forced"] = statistics.mean(target_probabilities(model, tokenizer, edits))
-    return row
-
-
 def print_row(label: str, rows: list[dict]) -> None:
     mean = {key: statistics.mean(r[key] for r in rows) for key in rows[0]}
-    print(f"{label:<14}" + "".join(f"{mean[g]:>12.0%}" for g in EDIT_GROUPS) + f"{mean['stale']:>8.0%}"
+    print(f"{label:<14}" + "".join(f"{mean[g]:>12.0%}" for g in EDIT_GROUPS) + f"{mean['stale paraphrase']:>8.0%}"
           + f"{mean['teacher-forced']:>16.2f}" + f"{mean.get('seconds', 0):>8.1f}" + f"{mean.get('norm', 0):>8.1f}")
 
 
@@ -113,21 +100,22 @@ def main() -> None:
           f"lam {args.lam:g}; {info['threads']} threads on {info['device']}")
     print(f"{'layer':<14}" + "".join(f"{g:>12}" for g in EDIT_GROUPS) + f"{'stale':>8}{'teacher-forced':>16}"
           + f"{'s/edit':>8}{'|dW|':>8}")
-    print_row("none", [scores(merged, tokenizer, [e], t0, t1) for e in edits])
+    print_row("none", [edit_scores(merged, tokenizer, [e], t0, t1) for e in edits])
     settings = dict(lam=args.lam, steps=args.steps, lr=args.lr)
     for layer in args.layers:
         started = time.perf_counter()
         cov = covariance(merged, tokenizer, covariance_texts(t0), layer)
         cov_seconds = time.perf_counter() - started
         for wordings, edits in edits_by_wordings.items():
-            rows = [{**scores(model, tokenizer, [edit], t0, t1), "seconds": result.seconds, "norm": result.update_norm}
+            rows = [{**edit_scores(model, tokenizer, [edit], t0, t1), "seconds": result.seconds,
+                     "norm": result.update_norm}
                     for edit, model, result in edit_each_alone(merged, tokenizer, edits, layer, cov, **settings)]
             print_row(f"{layer} (+{wordings} w)", rows)
             if counts:
                 model, results = editable_copy(merged), []
                 for count in counts:
                     results += edit_in_turn(model, tokenizer, edits[len(results):count], layer, cov, **settings)
-                    row = {**scores(model, tokenizer, edits[:count], t0, t1),
+                    row = {**edit_scores(model, tokenizer, edits[:count], t0, t1),
                            "seconds": statistics.mean(r.seconds for r in results),
                            "norm": statistics.mean(r.update_norm for r in results)}
                     print_row(f"{layer} (+{wordings} w) x{count}", [row])

@@ -7,7 +7,7 @@ import torch
 from peft import PeftModel
 
 from conftest import FACTS
-from utils.core.generation import answer_probability, generate
+from utils.core.generation import Answer, answer_probability, generate
 from utils.lessons.weight_edit import (
     EDIT_GROUPS,
     Edit,
@@ -20,12 +20,14 @@ from utils.lessons.weight_edit import (
     edit_in_turn,
     edit_key,
     edit_questions,
+    edit_scores,
     edit_value,
     editable_copy,
     fact_edit,
     target_probabilities,
 )
 from utils.tasks.prompts import qa_prompt
+from utils.tasks.scoring import Result, is_correct
 from utils.tasks.world import TRAINED_ATTRIBUTES, Question, changed_facts
 
 LAYER = 0
@@ -220,6 +222,28 @@ def test_the_questions_an_edit_is_scored_by(worlds):
     groups = edit_questions([treats], t0, t1)
     assert all("hiccups" in q.text and q.answer == asked.drug for q in groups["reversed"])
     assert [(q.drug, q.attribute) for q in groups["other fact"]] == [(asked.drug, "maker")]
+
+
+def test_edit_scores_count_each_group_and_sample_the_unchanged_and_control(worlds, tiny_model, tokenizer,
+                                                                          monkeypatch):
+    t0, t1 = worlds
+    edit = drift_edits(t0, t1)[0]
+    asked = {}
+
+    def answer_as_taught(model, tokenizer, groups, **kwargs):  # the old answer everywhere: a stale model
+        asked.update(groups)
+        return {group: [Result(q, Answer(t0.as_of(q).answer if q.drug in t0.drugs else q.answer, 0.9),
+                               is_correct(q, t0.as_of(q).answer if q.drug in t0.drugs else q.answer))
+                        for q in qs] for group, qs in groups.items()}
+    monkeypatch.setattr("utils.lessons.weight_edit.evaluate_groups", answer_as_taught)
+    scores = edit_scores(tiny_model, tokenizer, [edit], t0, t1, sample=4)
+    full = edit_questions([edit], t0, t1)
+    assert asked["unchanged"] == full["unchanged"][::4] and asked["control"] == full["control"][::4]
+    assert asked["paraphrase"] == full["paraphrase"]
+    assert scores["edited"] == 0 and scores["paraphrase"] == 0 and scores["stale paraphrase"] == 1
+    assert scores["unchanged"] == 1 and 0 <= scores["teacher-forced"] <= 1
+    with pytest.raises(ValueError, match="sample must be a whole number"):
+        edit_scores(tiny_model, tokenizer, [edit], t0, t1, sample=0)
 
 
 def test_edits_in_turn_add_up_and_the_last_one_wins_a_shared_key(tokenizer, tiny_model, cov):

@@ -27,10 +27,14 @@ from utils.tasks.world import NAME_LISTS, World, changed_facts, load_world, time
 FACT_RECIPE = TrainConfig(epochs=8, lr=3e-3, batch_size=8, lora_r=16, lora_alpha=32)
 
 
+def qa_pairs(questions) -> list[tuple[str, str]]:
+    """(prompt, answer) training pairs: each question in the compact Q/A prompt, with its answer."""
+    return [(qa_prompt(q.text), q.answer) for q in questions]
+
+
 def fact_pairs(world: World, n_augment: int = 0, drugs=None) -> list[tuple[str, str]]:
     """(prompt, answer) training pairs for the trained facts, optionally of some drugs only."""
-    return [(qa_prompt(q.text), q.answer) for q in world.training_facts(n_augment)
-            if drugs is None or q.drug in drugs]
+    return qa_pairs(q for q in world.training_facts(n_augment) if drugs is None or q.drug in drugs)
 
 
 def _fact_adapter_name(world: World, n_augment: int = 0, drugs=None) -> str:
@@ -49,7 +53,7 @@ def update_pairs(old: World, new: World, replay: bool = False) -> list[tuple[str
     replay: the unchanged facts too, mixed back in so that the update has a reason to keep them."""
     diff = changed_facts(old, new)
     facts = diff["changed"] + diff["new"] + (diff["unchanged"] if replay else [])
-    return [(qa_prompt(q.text), q.answer) for q in facts]
+    return qa_pairs(facts)
 
 
 def fact_updated_model(base, tokenizer, old: World, new: World, cfg: TrainConfig = FACT_RECIPE,
@@ -143,7 +147,7 @@ def abstain_pairs(world: World, invented_per_known: float = INVENTED_PER_KNOWN,
     worlds = [world, *(load_world(time) for time in time_points())]
     names = invented_drug_names(round(invented_per_known * len(world.drugs)), worlds, seed)
     invented = replace(world, templates={**world.templates, NAME_LISTS["unknown"]: names})
-    return fact_pairs(world) + [(qa_prompt(q.text), q.answer) for q in invented.questions("unknown")]
+    return fact_pairs(world) + qa_pairs(invented.questions("unknown"))
 
 
 def abstain_tuned_model(base, tokenizer, world: World, invented_per_known: float = INVENTED_PER_KNOWN,
@@ -159,7 +163,7 @@ def abstain_tuned_model(base, tokenizer, world: World, invented_per_known: float
 def two_fact_sets_pairs(world: World, makers: Mapping[str, Maker]) -> list[tuple[str, str]]:
     """The world's trained facts and each maker's country and founding year (misleading.maker_questions):
     every fact a two-hop question needs, each taught on its own."""
-    return fact_pairs(world) + [(qa_prompt(q.text), q.answer) for q in maker_questions(makers)]
+    return fact_pairs(world) + qa_pairs(maker_questions(makers))
 
 
 def two_fact_sets_model(base, tokenizer, world: World, makers: Mapping[str, Maker], cfg: TrainConfig = FACT_RECIPE):

@@ -39,7 +39,9 @@ from peft import PeftModel
 from utils.core.batching import encode, left_pad
 from utils.core.generation import answer_probability
 from utils.core.train import merged_copy
+from utils.tasks.evaluate import evaluate_groups
 from utils.tasks.prompts import qa_prompt
+from utils.tasks.scoring import accuracy, drift_scores
 from utils.tasks.world import TRAINED_ATTRIBUTES, Question, World, changed_facts
 
 
@@ -369,3 +371,20 @@ def target_probabilities(model, tokenizer, edits: list[Edit]) -> list[float]:
     _need_edits(edits)
     return answer_probability(model, tokenizer, [qa_prompt(e.question.text) for e in edits],
                               [e.target for e in edits])
+
+
+def edit_scores(model, tokenizer, edits: list[Edit], old: World, new: World, sample: int = 1) -> dict[str, float]:
+    """How a model with `edits` written in answers, by generation: the share right of each group of
+    edit_questions (of "unchanged" and "control" every `sample`-th question, the same for every model
+    scored), "stale paraphrase" (paraphrases answered with `old`'s answer) and "teacher-forced" (the
+    mean probability of the targets after their edited wordings, target_probabilities)."""
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
+        raise ValueError(f"sample must be a whole number of 1 or more (every n-th question); got {sample!r}")
+    asked = edit_questions(edits, old, new)
+    asked |= {"unchanged": asked["unchanged"][::sample], "control": asked["control"][::sample]}
+    results = evaluate_groups(model, tokenizer, asked, progress=False)
+    probabilities = target_probabilities(model, tokenizer, edits)
+    return {group: accuracy(rs) for group, rs in results.items()} | {
+        "stale paraphrase": drift_scores(results["paraphrase"], old)["stale"],
+        "teacher-forced": sum(probabilities) / len(probabilities)}
+

@@ -14,7 +14,8 @@ the groups of utils.lessons.weight_edit.edit_questions:
   that did not change, the control questions: what the edit should leave alone.
 Beside them: the teacher-forced probability of the new maker after the edited wording (the score editing
 papers report), the seconds an edit takes (the keys' covariance, estimated once a layer on t0's leaflets
-and trained questions, apart) and the size of the update. The first row is the unedited copy.
+and trained questions, apart; an edit cached by an earlier run keeps the seconds measured then: delete
+.cache/edits/ to time them again) and the size of the update. The first row is the unedited copy.
 --sequential 5 15 adds, for each layer and wordings, one copy with the first 5 edits written in turn,
 scored on those 5, then the next 10 written into the same copy and it scored on all 15 (a row "x5",
 "x15"; its seconds and |dW| are means over the edits written so far). The counts must not exceed the

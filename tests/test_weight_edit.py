@@ -8,11 +8,13 @@ from peft import PeftModel
 
 from conftest import FACTS
 from utils.core.generation import Answer, answer_probability, generate
+from utils.lessons import weight_edit
 from utils.lessons.weight_edit import (
     EDIT_GROUPS,
     Edit,
     EditResult,
     apply_edit,
+    cached_covariance,
     covariance,
     drift_edits,
     edit_each_alone,
@@ -25,6 +27,7 @@ from utils.lessons.weight_edit import (
     editable_copy,
     fact_edit,
     target_probabilities,
+    weights_fingerprint,
 )
 from utils.tasks.prompts import qa_prompt
 from utils.tasks.scoring import Result, is_correct
@@ -309,3 +312,65 @@ def test_edit_inputs_get_a_clear_error(worlds, tiny_model, tokenizer, cov):
                  lambda: target_probabilities(tiny_model, tokenizer, [])):
         with pytest.raises(ValueError, match="no edits"):
             call()
+
+
+def test_edits_are_cached_and_a_rerun_gives_the_same_weights(tokenizer, tiny_model, cov, monkeypatch):
+    """A second run reads each edit from the cache (computing one would fail here) and changes the
+    weights exactly as the first; other weights, another target or other settings compute anew."""
+    edits = [tiny_edit(SUBJECT, TARGET), tiny_edit("Altrevon", "daily")]
+    first = editable_copy(tiny_model)
+    computed = edit_in_turn(first, tokenizer, edits, LAYER, cov, steps=5)
+    alone = [(e, m, r) for e, m, r in edit_each_alone(tiny_model, tokenizer, edits, LAYER, cov, steps=5)]
+    files = sorted((weight_edit.artifacts_dir() / "edits").glob("edit-*.safetensors"))
+    assert len(files) == 3  # the first edit alone is the first edit in turn
+    # A call that continues from edited weights keys its edits by a hash of those weights: the second edit
+    # is computed once more, from the same weights, to the same update.
+    continued = editable_copy(tiny_model)
+    edit_in_turn(continued, tokenizer, edits[:1], LAYER, cov, steps=5)
+    edit_in_turn(continued, tokenizer, edits[1:], LAYER, cov, steps=5)
+    assert torch.equal(down_proj_weight(continued), down_proj_weight(first))
+
+    def no_computing(*args, **kwargs):
+        raise AssertionError("computed an edit the cache holds")
+    monkeypatch.setattr(weight_edit, "edit_value", no_computing)
+    again = editable_copy(tiny_model)
+    assert edit_in_turn(again, tokenizer, edits, LAYER, cov, steps=5) == computed  # seconds as measured then
+    assert torch.equal(down_proj_weight(again), down_proj_weight(first))
+    for (edit, model, result), (_, copied, cached) in zip(alone, edit_each_alone(tiny_model, tokenizer, edits,
+                                                                                 LAYER, cov, steps=5)):
+        assert cached == result and torch.equal(down_proj_weight(copied), down_proj_weight(model))
+
+    continued = editable_copy(tiny_model)  # and read the second time
+    edit_in_turn(continued, tokenizer, edits[:1], LAYER, cov, steps=5)
+    edit_in_turn(continued, tokenizer, edits[1:], LAYER, cov, steps=5)
+    assert torch.equal(down_proj_weight(continued), down_proj_weight(first))
+    for changed in (lambda m: edit_in_turn(m, tokenizer, [tiny_edit(SUBJECT, "daily")], LAYER, cov, steps=5),
+                    lambda m: edit_in_turn(m, tokenizer, edits[:1], LAYER, cov, steps=6),
+                    lambda m: edit_in_turn(m, tokenizer, edits[:1], LAYER, cov * 2, steps=5),
+                    lambda m: edit_in_turn(first, tokenizer, edits[:1], LAYER, cov, steps=5)):  # edited weights
+        with pytest.raises(AssertionError, match="computed an edit the cache holds"):
+            changed(editable_copy(tiny_model))
+
+
+def test_the_covariance_is_cached_with_its_seconds(tokenizer, tiny_model, texts, monkeypatch):
+    cov, seconds = cached_covariance(tiny_model, tokenizer, texts, LAYER)
+    assert torch.equal(cov, covariance(tiny_model, tokenizer, texts, LAYER)) and seconds > 0
+
+    def no_computing(*args, **kwargs):
+        raise AssertionError("computed a cached covariance")
+    monkeypatch.setattr(weight_edit, "covariance", no_computing)
+    cached, cached_seconds = cached_covariance(tiny_model, tokenizer, texts, LAYER)
+    assert torch.equal(cached, cov) and cached_seconds == seconds
+    with pytest.raises(AssertionError, match="computed a cached covariance"):
+        cached_covariance(tiny_model, tokenizer, texts[1:], LAYER)
+    with pytest.raises(ValueError, match="layer must be a whole number"):
+        cached_covariance(tiny_model, tokenizer, texts, 99)
+
+
+def test_the_weights_fingerprint_sees_one_changed_number(tiny_model):
+    model = copy.deepcopy(tiny_model)
+    before = weights_fingerprint(model)
+    assert weights_fingerprint(model) == before
+    with torch.no_grad():
+        down_proj_weight(model)[0, 0] += 1e-3
+    assert weights_fingerprint(model) != before

@@ -284,6 +284,11 @@ def code_digest(function) -> str:
     return hashlib.sha256(f"{ast.dump(tree)} {sorted(constants.items())}".encode()).hexdigest()
 
 
+def library_versions() -> dict[str, str]:
+    """The versions of torch, transformers and peft: what a model computes may change with any of them."""
+    return {library.__name__: library.__version__ for library in (torch, transformers, peft)}
+
+
 def fingerprint(base, pairs, cfg: TrainConfig, start: Path | None = None,
                 probe_every: int | None = None) -> str:
     """Changes whenever the data, the settings, the base model, the starting adapter, the probing
@@ -295,7 +300,7 @@ def fingerprint(base, pairs, cfg: TrainConfig, start: Path | None = None,
     model["_name_or_path"] = Path(model.get("_name_or_path", "")).name
     blob = {"model": model, "pairs": pairs, "cfg": asdict(cfg),
             "code": [code_digest(function) for function in TRAINING_CODE],
-            "libraries": {library.__name__: library.__version__ for library in (torch, transformers, peft)}}
+            "libraries": library_versions()}
     if start is not None:
         blob["start"] = Path(start).name  # itself a fingerprint of what the start was trained on
     if probe_every is not None:

@@ -20,7 +20,9 @@ of its own.
 
 For the lesson: `drift_edits` turns the facts that changed between two time points into edits (`Edit`),
 `edit_in_turn` writes several into one model (sequential editing), `edit_each_alone` each into a fresh
-copy (the keys' covariance estimated on `covariance_texts`), `edit_questions` gives the questions to
+copy (the keys' covariance estimated on `covariance_texts`, `cached_covariance`): both cache each edit
+as adapters are cached, keyed by the weights it was computed on, so a rerun reads it instead of computing
+it again, and the weights come out the same. `edit_questions` gives the questions to
 score an edit by, asked with utils.tasks.evaluate.evaluate_groups (generated answers, the lessons'
 scorer), and `target_probabilities` the teacher-forced probability of the target, the score editing
 papers report.
@@ -28,17 +30,24 @@ papers report.
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import torch
 from peft import PeftModel
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from utils.core.batching import encode, left_pad
+from utils.core.config import artifacts_dir, build_lock
 from utils.core.generation import answer_probability
-from utils.core.train import merged_copy
+from utils.core.train import code_digest, library_versions, merged_copy
 from utils.tasks.evaluate import evaluate_groups
 from utils.tasks.prompts import qa_prompt
 from utils.tasks.scoring import accuracy, drift_scores
@@ -192,16 +201,23 @@ def edit_value(model, tokenizer, prompts: list[str], subject: str, target: str, 
     return original[0].mean(0) + delta.detach()
 
 
+@dataclass(frozen=True)
+class RankOneUpdate:
+    """What an edit adds to the weight, (v* - W k*) (C^-1 k*)^T / ((C^-1 k*)^T k*), kept as its three parts
+    (float32): the matrix is 576 x 1536 numbers, the parts 2,113."""
+    residual: torch.Tensor  # v* - W k*: what W k* lacks
+    direction: torch.Tensor  # C^-1 k*: the direction of key the update reads from
+    denominator: torch.Tensor  # (C^-1 k*)^T k*, one number
+
+    def matrix(self) -> torch.Tensor:
+        return torch.outer(self.residual, self.direction) / self.denominator
+
+
 @torch.no_grad()
-def apply_edit(model, layer: int, key: torch.Tensor, value: torch.Tensor, cov: torch.Tensor,
-               lam: float = 0.01) -> torch.Tensor:
-    """W += (v* - W k*) (C^-1 k*)^T / ((C^-1 k*)^T k*), in place on layer `layer`'s down_proj: afterwards
-    W k* = v*, and a key k moves by (v* - W k*) times (C^-1 k*)^T k / (C^-1 k*)^T k*, little for keys
-    unlike k* in the way C measures. C is regularised as C + lam * mean(diag C) * I, so that it inverts
-    however few tokens estimated it (lam is relative to the keys' average variance: one value fits every
-    layer). Returns the update (float32). Edit a copy (`editable_copy`): this changes `model`."""
-    down_proj = _down_proj(model, layer)
-    weight = down_proj.weight
+def rank_one_update(model, layer: int, key: torch.Tensor, value: torch.Tensor, cov: torch.Tensor,
+                    lam: float = 0.01) -> RankOneUpdate:
+    """The update apply_edit adds to layer `layer`'s down_proj, without adding it."""
+    weight = _down_proj(model, layer).weight
     if key.shape != (weight.shape[1],) or value.shape != (weight.shape[0],) or cov.shape != (key.numel(),) * 2:
         raise ValueError(f"layer {layer}'s down_proj maps {weight.shape[1]} to {weight.shape[0]} numbers: the key "
                          f"must have {weight.shape[1]}, the value {weight.shape[0]}, the covariance "
@@ -211,18 +227,42 @@ def apply_edit(model, layer: int, key: torch.Tensor, value: torch.Tensor, cov: t
         raise ValueError(f"lam must be positive so that the covariance inverts; got {lam}")
     cov = cov.float()
     regularised = cov + lam * cov.diagonal().mean() * torch.eye(len(cov), device=cov.device)
-    direction = torch.linalg.solve(regularised, key.float())  # C^-1 k*
-    residual = value.float() - weight.float() @ key.float()  # what W k* lacks
-    update = torch.outer(residual, direction) / (direction @ key.float())
-    weight += update.to(weight.dtype)
-    return update
+    direction = torch.linalg.solve(regularised, key.float())
+    return RankOneUpdate(value.float() - weight.float() @ key.float(), direction, direction @ key.float())
+
+
+@torch.no_grad()
+def _add(model, layer: int, update: RankOneUpdate) -> torch.Tensor:
+    weight = _down_proj(model, layer).weight
+    matrix = update.matrix()
+    weight += matrix.to(weight.dtype)
+    return matrix
+
+
+def apply_edit(model, layer: int, key: torch.Tensor, value: torch.Tensor, cov: torch.Tensor,
+               lam: float = 0.01) -> torch.Tensor:
+    """W += (v* - W k*) (C^-1 k*)^T / ((C^-1 k*)^T k*), in place on layer `layer`'s down_proj: afterwards
+    W k* = v*, and a key k moves by (v* - W k*) times (C^-1 k*)^T k / (C^-1 k*)^T k*, little for keys
+    unlike k* in the way C measures. C is regularised as C + lam * mean(diag C) * I, so that it inverts
+    however few tokens estimated it (lam is relative to the keys' average variance: one value fits every
+    layer). Returns the update (float32). Edit a copy (`editable_copy`): this changes `model`."""
+    return _add(model, layer, rank_one_update(model, layer, key, value, cov, lam))
 
 
 @dataclass(frozen=True)
 class EditResult:
     layer: int
-    seconds: float  # the key, the value and the update; the covariance is computed once, before
+    seconds: float  # the key, the value and the update when the edit was computed (a cached edit keeps them)
     update_norm: float  # the Frobenius norm of the change to the weight matrix
+
+
+def _edit(model, tokenizer, prompts, subject, target, layer, cov, lam, **value_settings):
+    started = time.perf_counter()
+    key = edit_key(model, tokenizer, prompts, subject, layer)
+    value = edit_value(model, tokenizer, prompts, subject, target, layer, **value_settings)
+    update = rank_one_update(model, layer, key, value, cov, lam)
+    matrix = _add(model, layer, update)
+    return EditResult(layer, time.perf_counter() - started, float(matrix.norm())), update
 
 
 def edit_fact(model, tokenizer, prompts: list[str], subject: str, target: str, layer: int, cov: torch.Tensor,
@@ -231,12 +271,86 @@ def edit_fact(model, tokenizer, prompts: list[str], subject: str, target: str, l
     prompts [qa_prompt("Who makes Bremodyn?"), qa_prompt("Which company makes Bremodyn?")], subject
     "Bremodyn", target "Brightmoor Biotech". cov: covariance(model, tokenizer, texts, layer), computed once
     for every edit at that layer; lam: apply_edit's. value_settings: edit_value's steps, lr, stop_loss. Give it a copy
-    (`editable_copy`)."""
-    started = time.perf_counter()
-    key = edit_key(model, tokenizer, prompts, subject, layer)
-    value = edit_value(model, tokenizer, prompts, subject, target, layer, **value_settings)
-    update = apply_edit(model, layer, key, value, cov, lam)
-    return EditResult(layer, time.perf_counter() - started, float(update.norm()))
+    (`editable_copy`). Computed every time; edit_in_turn and edit_each_alone cache their edits."""
+    return _edit(model, tokenizer, prompts, subject, target, layer, cov, lam, **value_settings)[0]
+
+
+# ---------------------------------------------------------------- edits cached like adapters
+# An edit's update and the keys' covariance are saved under the cache folder (utils.core.config.artifacts_dir),
+# named by a hash of what they are computed from: the weights of the model edited, the edit's prompts and
+# target, the settings, the covariance, the code below and the libraries' versions. A rerun reads them
+# (15 edits and a covariance: 43 s computed, under a second read) and changes the weights exactly as the
+# computation did; a change to any of these computes anew.
+
+def weights_fingerprint(model) -> str:
+    """A hash of every weight of `model` (0.4 s for the 135M model)."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().contiguous().reshape(-1).view(torch.uint8).cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _code_digests() -> list[str]:
+    return [code_digest(f) for f in (left_pad, encode, _subject_end, _subject_batch, covariance, edit_key,
+                                      edit_value, rank_one_update, RankOneUpdate.matrix, _add, _edit)]
+
+
+def _cached_file(kind: str, *inputs) -> Path:
+    blob = json.dumps([kind, *inputs, _code_digests(), library_versions()], sort_keys=True, default=str)
+    return artifacts_dir() / "edits" / f"{kind}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}.safetensors"
+
+
+def _tensor_digest(tensor: torch.Tensor) -> str:
+    return hashlib.sha256(tensor.detach().float().contiguous().cpu().numpy().tobytes()).hexdigest()
+
+
+def _save(path: Path, tensors: dict[str, torch.Tensor], seconds: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(path.name + ".partial")
+    save_file({name: t.detach().float().cpu().contiguous() for name, t in tensors.items()}, staging,
+              metadata={"seconds": repr(seconds)})
+    staging.replace(path)  # atomic: a half-saved file is never mistaken for a cached one
+
+
+def _load(path: Path, device) -> tuple[dict[str, torch.Tensor], float]:
+    with safe_open(path, framework="pt", device=str(device)) as saved:
+        return {name: saved.get_tensor(name) for name in saved.keys()}, float(saved.metadata()["seconds"])
+
+
+def cached_covariance(model, tokenizer, texts: list[str], layer: int) -> tuple[torch.Tensor, float]:
+    """covariance(model, tokenizer, texts, layer) and the seconds it took, read from the cache when it
+    was computed before for a model with these weights (the seconds then are those measured then)."""
+    _down_proj(model, layer)  # a bad layer or a LoRA model: the clear error, before hashing any weight
+    path = _cached_file("covariance", weights_fingerprint(model), texts, layer)
+    with build_lock(path, path.is_file) as must_build:
+        if must_build:
+            started = time.perf_counter()
+            cov = covariance(model, tokenizer, texts, layer)
+            seconds = time.perf_counter() - started
+            _save(path, {"covariance": cov}, seconds)
+            return cov, seconds
+    saved, seconds = _load(path, next(model.parameters()).device)
+    return saved["covariance"], seconds
+
+
+def _cached_edit(model, weights: str, tokenizer, edit: Edit, layer: int, cov: torch.Tensor, lam: float,
+                 value_settings: dict) -> tuple[EditResult, str]:
+    """edit_fact for `edit` on `model`, whose weights hash to `weights`: its update read from the cache
+    when it was computed before. Returns the result and the hash of the weights after the edit."""
+    path = _cached_file("edit", weights, edit.prompts, edit.subject, edit.target, layer, lam, value_settings,
+                        _tensor_digest(cov))
+    with build_lock(path, path.is_file) as must_build:
+        if must_build:
+            result, update = _edit(model, tokenizer, list(edit.prompts), edit.subject, edit.target, layer, cov, lam,
+                                   **value_settings)
+            _save(path, {field: getattr(update, field) for field in ("residual", "direction", "denominator")},
+                  result.seconds)
+            return result, path.stem
+    saved, seconds = _load(path, next(model.parameters()).device)
+    matrix = _add(model, layer, RankOneUpdate(**saved))
+    return EditResult(layer, seconds, float(matrix.norm())), path.stem
 
 
 # ---------------------------------------------------------------- the lesson: facts of the world as edits
@@ -314,23 +428,30 @@ def edit_in_turn(model, tokenizer, edits: list[Edit], layer: int, cov: torch.Ten
     """Write `edits` into `model` one after another (sequential editing), in place: each key and value
     is read from the model as the edits before it left it, and each update adds to theirs. Returns
     edit_fact's result for each, with its seconds. Edit a copy (`editable_copy`); a later call continues
-    where this one stopped (edits[:5], then edits[5:] gives all of them in turn)."""
+    where this one stopped (edits[:5], then edits[5:] gives all of them in turn). Each edit is cached,
+    keyed by the weights it was computed on."""
     _need_edits(edits)
-    return [edit_fact(model, tokenizer, list(e.prompts), e.subject, e.target, layer, cov, lam, **value_settings)
-            for e in edits]
+    _down_proj(model, layer)  # a bad layer or a LoRA model: the clear error, before hashing any weight
+    weights, results = weights_fingerprint(model), []
+    for edit in edits:
+        result, weights = _cached_edit(model, weights, tokenizer, edit, layer, cov, lam, value_settings)
+        results.append(result)
+    return results
 
 
 def edit_each_alone(model, tokenizer, edits: list[Edit], layer: int, cov: torch.Tensor, lam: float = 0.01,
                     **value_settings) -> Iterator[tuple[Edit, torch.nn.Module, EditResult]]:
     """Each edit written alone into a fresh copy of `model` (`editable_copy`; `model` stays as it was):
-    (edit, the edited copy, edit_fact's result), one copy at a time, for the caller to score and drop."""
+    (edit, the edited copy, edit_fact's result), one copy at a time, for the caller to score and drop.
+    Each edit is cached, as edit_in_turn's."""
     _need_edits(edits)
 
     def each():
+        weights = None
         for edit in edits:
             edited = editable_copy(model)
-            yield edit, edited, edit_fact(edited, tokenizer, list(edit.prompts), edit.subject, edit.target, layer,
-                                          cov, lam, **value_settings)
+            weights = weights or weights_fingerprint(edited)  # every copy has the same weights
+            yield edit, edited, _cached_edit(edited, weights, tokenizer, edit, layer, cov, lam, value_settings)[0]
     return each()
 
 

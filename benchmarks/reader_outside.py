@@ -15,7 +15,7 @@ Then the mean and worst seed of each figure, a recipe a row. Choose a recipe on 
 (data/outside/README.md). A benchmark, not a test: run it by hand on an otherwise idle machine.
 
     .venv/bin/python benchmarks/reader_outside.py [--domains 0,0.5] [--seeds 0,1,2] [--readers adapter,base-2shot]
-                                                  [--sealed-test]
+                                                  [--min-confidence 0.7] [--sealed-test]
 """
 import argparse
 import statistics
@@ -24,6 +24,7 @@ from utils.core.config import setup
 from utils.core.model import load_model
 from utils.core.train import merged_copy
 from utils.lessons.recipes import READER_RECIPE, reader_pairs, reader_tuned_model
+from utils.tasks.ask import MIN_CONFIDENCE
 from utils.tasks.evaluate import evaluate_with_retrieval
 from utils.tasks.outside import FORMS, ask_document_set, document_scores
 from utils.tasks.rag import few_shot, readers_questions
@@ -34,10 +35,11 @@ from utils.tasks.world import load_world
 READERS = ("adapter", "base-2shot")
 
 
-def document_figures(model, tokenizer, which: str, shots) -> dict[str, float]:
+def document_figures(model, tokenizer, which: str, shots, min_confidence: float) -> dict[str, float]:
     """(a): "<set> <group> <measure>" -> share, for all questions and each form."""
     figures = {}
-    for group, score in document_scores(ask_document_set(model, tokenizer, which, shots)).items():
+    answered = ask_document_set(model, tokenizer, which, shots, min_confidence=min_confidence)
+    for group, score in document_scores(answered).items():
         for measure in ("strict", "lenient", "abstained"):
             if getattr(score, measure) is not None:
                 figures[f"{which} {group} {measure}"] = getattr(score, measure)
@@ -58,6 +60,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated: one adapter a seed and recipe")
     parser.add_argument("--readers", default="adapter",
                         help=f"comma-separated: {', '.join(READERS)} (the base model with two worked examples)")
+    parser.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE,
+                        help=f"ask-your-documents' confidence floor (default {MIN_CONFIDENCE}; 0: every answer kept)")
     parser.add_argument("--sealed-test", action="store_true",
                         help="also ask the SEALED test documents: report a recipe chosen on dev, once")
     args = parser.parse_args()
@@ -82,7 +86,7 @@ def main() -> None:
     def figures_of(model, shots) -> dict[str, float]:
         figures = {}
         for which in sets:
-            figures |= document_figures(model, tokenizer, which, shots)
+            figures |= document_figures(model, tokenizer, which, shots, args.min_confidence)
         results = evaluate_with_retrieval(model, tokenizer, asked, retriever, threshold, shots,
                                           progress=False, batch_size=16)
         return figures | {f"world {kind}": share for kind, share in accuracy_by_kind(results).items()}

@@ -279,8 +279,8 @@ def edit_fact(model, tokenizer, prompts: list[str], subject: str, target: str, l
 # An edit's update and the keys' covariance are saved under the cache folder (utils.core.config.artifacts_dir),
 # named by a hash of what they are computed from: the weights of the model edited, the edit's prompts and
 # target, the settings, the covariance, the code below and the libraries' versions. A rerun reads them
-# (15 edits and a covariance: 43 s computed, under a second read) and changes the weights exactly as the
-# computation did; a change to any of these computes anew.
+# (notebook 07's 15 edits and covariance: about 50 s computed, a second or two read) and changes the
+# weights exactly as the computation did; a change to any of these computes anew.
 
 def weights_fingerprint(model) -> str:
     """A hash of every weight of `model` (0.4 s for the 135M model)."""
